@@ -1,0 +1,79 @@
+"""The analyzer contract. An analyzer reads only the store and returns findings; it never calls a vendor.
+
+Each analyzer declares an id, a settings model (thresholds with defaults, per-app overrides and
+exclusions, set per tenant under ``policy.<id>`` in the config) and a ``run`` method. Every finding
+carries its monthly money value in the tenant's currency and evidence a client's IT lead can read.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+
+class Verdict(enum.StrEnum):
+    FAIL = "fail"  # waste, with a money value
+    UNKNOWN = "unknown"  # could not decide: the data it depends on is stale or missing
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class AnalyzerSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class TenantView:
+    """What an analyzer knows of the tenant besides the store."""
+
+    tenant_id: str
+    currency: str
+    now: datetime  # the evaluation time (the tenant's ``as_of`` when set)
+    exchange_rates: dict[str, Decimal] = field(default_factory=dict)
+    # Sources whose data must not be trusted right now (failed or overdue), with the reason in words.
+    stale_sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FindingDraft:
+    """A finding as an analyzer produces it; the runner merges it with what the store already has."""
+
+    rule: str
+    subject: str  # who or what: an e-mail, or e.g. "slack/Business+ unassigned"
+    title: str
+    verdict: Verdict
+    severity: Severity
+    monthly_waste: Decimal
+    evidence: dict[str, Any]
+    app_id: str | None = None
+    sku: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity across runs: the same seat keeps the same finding."""
+        return "|".join((self.rule, self.app_id or "", self.sku or "", self.subject))
+
+
+class Analyzer(abc.ABC):
+    id: ClassVar[str]
+    title: ClassVar[str]
+    settings_model: ClassVar[type[AnalyzerSettings]]
+
+    def __init__(self, settings: AnalyzerSettings) -> None:
+        self.settings = settings
+
+    @abc.abstractmethod
+    def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
+        """Read the tenant's data from ``session`` and return every current finding."""

@@ -1,0 +1,130 @@
+"""The daemon: one APScheduler job per (tenant, connector), analyzers after a tenant's syncs, and the
+``/metrics`` endpoint. SIGTERM or SIGINT lets the sync in flight roll back its open page and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections import defaultdict
+from datetime import UTC, timedelta
+from types import FrameType
+from wsgiref.simple_server import WSGIServer
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, start_http_server
+
+from collector.analysis import run_analyzers
+from collector.config import Config, ConnectorConfig, TenantConfig
+from collector.exporter import StoreCollector
+from collector.runner import SyncRunner
+from collector.store import Store
+from collector.tenants import apply_tenant_config
+from collector.timeutil import utcnow
+
+log = logging.getLogger("saaswatch.daemon")
+
+# Findings age with the calendar even when no sync runs (a seat crosses 60 days at midnight).
+ANALYSIS_INTERVAL = timedelta(hours=1)
+
+
+def trigger_for(connector: ConnectorConfig) -> IntervalTrigger | CronTrigger:
+    schedule = connector.schedule
+    jitter = int(schedule.jitter.total_seconds()) or None
+    if schedule.cron is not None:
+        return CronTrigger.from_crontab(schedule.cron, timezone=UTC, jitter=jitter)
+    return IntervalTrigger(seconds=int(schedule.effective_interval.total_seconds()), timezone=UTC, jitter=jitter)
+
+
+class Daemon:
+    def __init__(self, config: Config, store: Store, max_workers: int = 4) -> None:
+        self.config = config
+        self.store = store
+        self.stop = threading.Event()
+        self.runner = SyncRunner(store, config, stop=self.stop)
+        self.tenant_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            executors={"default": ThreadPoolExecutor(max_workers)},
+            # coalesce: a daemon that slept through several runs does one, not a burst;
+            # max_instances=1: a slow sync is never overlapped by its next turn.
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+        )
+        self.registry = CollectorRegistry()
+        self.registry.register(StoreCollector(store, config))
+        self.http: WSGIServer | None = None
+
+    def start(self) -> None:
+        self.store.migrate()
+        for tenant in self.config.tenants:
+            apply_tenant_config(self.store, tenant)
+        server, _thread = start_http_server(
+            self.config.metrics.port, addr=self.config.metrics.host, registry=self.registry
+        )
+        self.http = server
+        log.info("serving metrics on http://%s/metrics", self.config.metrics.listen)
+        now = utcnow()
+        for tenant in self.config.tenants:
+            for connector in tenant.connectors:
+                if not connector.enabled:
+                    continue
+                self.scheduler.add_job(
+                    self.sync_job,
+                    trigger=trigger_for(connector),
+                    args=(tenant.id, connector.source),
+                    id=f"sync:{tenant.id}:{connector.source}",
+                    name=f"sync {tenant.id}/{connector.source}",
+                    next_run_time=now if connector.schedule.run_at_start else None,
+                )
+            self.scheduler.add_job(
+                self.analyze,
+                trigger=IntervalTrigger(seconds=int(ANALYSIS_INTERVAL.total_seconds()), timezone=UTC),
+                args=(tenant.id,),
+                id=f"analyze:{tenant.id}",
+                name=f"analyze {tenant.id}",
+                next_run_time=now,
+            )
+        self.scheduler.start()
+
+    def sync_job(self, tenant_id: str, source: str) -> None:
+        if self.stop.is_set():
+            return
+        tenant = self.config.tenant(tenant_id)
+        connector = next(c for c in tenant.connectors if c.source == source)
+        apply_tenant_config(self.store, tenant)
+        self.runner.run(tenant, connector)
+        if not self.stop.is_set():
+            self.analyze(tenant_id)
+
+    def analyze(self, tenant_id: str) -> None:
+        tenant: TenantConfig = self.config.tenant(tenant_id)
+        with self.tenant_locks[tenant_id]:
+            try:
+                run_analyzers(self.store, tenant)
+            except Exception:
+                log.exception("analyzers failed for tenant %s", tenant_id)
+
+    def request_stop(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: finishing the page in flight and stopping", signal.Signals(signum).name)
+        self.stop.set()
+
+    def run_forever(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        self.start()
+        self.stop.wait()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=True)  # running syncs see the stop flag and roll back
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+        self.store.dispose()
+        log.info("stopped")

@@ -1,0 +1,277 @@
+"""Prometheus metrics read from the store at scrape time (a custom ``prometheus_client`` Collector).
+
+Money is a gauge per month in the tenant's reporting currency. No label ever names a person: people
+live in the store and in reports, not in Prometheus. ``docs/metrics.md`` lists every metric here, and
+a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from decimal import Decimal
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import collector
+from collector.analysis import evaluation_time
+from collector.config import Config, TenantConfig
+from collector.health import source_health
+from collector.models import Finding, SyncRun
+from collector.pools import MissingExchangeRate, effective_pools, to_currency
+from collector.store import Store
+from collector.timeutil import utcnow
+
+log = logging.getLogger("saaswatch.exporter")
+
+SEAT_RULES = {"inactive": "inactive", "never_active": "never_used"}
+RUN_STATUSES = ("success", "partial", "failed", "aborted")
+
+
+class StoreCollector(Collector):
+    """Yields the saaswatch metric families; a store outage gives ``saaswatch_store_up 0``, not an error."""
+
+    def __init__(self, store: Store, config: Config, clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    def describe(self) -> Iterable[Metric]:
+        # Registering must not query the store, so describe() returns nothing (prometheus_client then
+        # skips the duplicate-name check for this collector).
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.monotonic()
+        build = InfoMetricFamily("saaswatch_build", "saaswatch version and runtime")
+        build.add_metric([], {"version": collector.__version__, "python_version": platform.python_version()})
+        yield build
+        families: list[Metric] = []
+        up = 1
+        try:
+            with self.store.sessions() as session:
+                families = list(self._collect(session))
+        except Exception as exc:
+            up = 0
+            log.error("metrics: reading the store failed: %s", type(exc).__name__)
+        yield from families
+        yield GaugeMetricFamily("saaswatch_store_up", "1 if the last scrape could read the store", value=up)
+        yield GaugeMetricFamily(
+            "saaswatch_scrape_duration_seconds",
+            "Time spent reading the store for this scrape",
+            value=time.monotonic() - started,
+        )
+
+    def _collect(self, session: Session) -> Iterator[Metric]:
+        tenant_info = InfoMetricFamily("saaswatch_tenant", "Tenants this instance watches", labels=["tenant"])
+        now = self.clock()
+        for tenant in self.config.tenants:
+            tenant_info.add_metric(
+                [tenant.id],
+                {
+                    "name": tenant.name,
+                    "currency": tenant.currency,
+                    "evaluated_at": evaluation_time(tenant, now).date().isoformat(),
+                },
+            )
+        yield tenant_info
+        yield from self._licenses(session)
+        yield from self._findings(session)
+        yield from self._connectors(session, now)
+
+    def _licenses(self, session: Session) -> Iterator[Metric]:
+        purchased = GaugeMetricFamily(
+            "saaswatch_license_seats",
+            "Seats in a license pool, by state: purchased, assigned, unassigned, inactive, never_used, active",
+            labels=["tenant", "app", "sku", "state"],
+        )
+        spend = GaugeMetricFamily(
+            "saaswatch_app_monthly_spend",
+            "Monthly license spend per app in the tenant's reporting currency (seats purchased x unit price)",
+            labels=["tenant", "app", "currency"],
+        )
+        price_missing = GaugeMetricFamily(
+            "saaswatch_license_pools_unpriced",
+            "License pools whose price is unknown (or lacks an exchange rate), so spend is understated",
+            labels=["tenant"],
+        )
+        for tenant in self.config.tenants:
+            flagged = self._flagged_seats(session, tenant)
+            per_app: dict[str, Decimal] = defaultdict(Decimal)
+            unpriced = 0
+            for pool in effective_pools(session, tenant.id):
+                labels = [tenant.id, pool.app_id, pool.sku]
+                counts = flagged.get((pool.app_id, pool.sku.casefold()), {})
+                assigned = pool.seats_assigned or 0
+                states: dict[str, int | None] = {
+                    "purchased": pool.seats_purchased,
+                    "assigned": pool.seats_assigned,
+                    "unassigned": pool.unassigned,
+                    "inactive": counts.get("inactive", 0),
+                    "never_used": counts.get("never_used", 0),
+                    "active": max(assigned - sum(counts.values()), 0) if pool.seats_assigned is not None else None,
+                }
+                for state, value in states.items():
+                    if value is not None:
+                        purchased.add_metric([*labels, state], value)
+                seats = pool.seats_purchased if pool.seats_purchased is not None else pool.seats_assigned
+                price = pool.monthly_unit_price
+                if price is None or seats is None:
+                    unpriced += 1
+                    continue
+                try:
+                    per_app[pool.app_id] += to_currency(
+                        price * seats, pool.currency, tenant.currency, dict(tenant.exchange_rates)
+                    )
+                except MissingExchangeRate:
+                    unpriced += 1
+            for app_id, amount in sorted(per_app.items()):
+                spend.add_metric([tenant.id, app_id, tenant.currency], float(amount))
+            price_missing.add_metric([tenant.id], unpriced)
+        yield purchased
+        yield spend
+        yield price_missing
+
+    def _flagged_seats(self, session: Session, tenant: TenantConfig) -> dict[tuple[str, str], dict[str, int]]:
+        stmt = (
+            select(Finding.app_id, Finding.sku, Finding.rule, func.count())
+            .where(
+                Finding.tenant_id == tenant.id,
+                Finding.state == "open",
+                Finding.verdict == "fail",
+                Finding.rule.in_(SEAT_RULES),
+            )
+            .group_by(Finding.app_id, Finding.sku, Finding.rule)
+        )
+        result: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        for app_id, sku, rule, count in session.execute(stmt):
+            result[(app_id, (sku or "").casefold())][SEAT_RULES[rule]] = count
+        return result
+
+    def _findings(self, session: Session) -> Iterator[Metric]:
+        findings = GaugeMetricFamily(
+            "saaswatch_findings",
+            "Open findings by analyzer, severity and verdict (fail = waste, unknown = data missing or stale)",
+            labels=["tenant", "analyzer", "severity", "verdict"],
+        )
+        waste = GaugeMetricFamily(
+            "saaswatch_app_monthly_waste",
+            "Monthly money wasted per app according to open findings, in the tenant's reporting currency",
+            labels=["tenant", "app", "analyzer", "currency"],
+        )
+        savings = GaugeMetricFamily(
+            "saaswatch_realised_monthly_savings",
+            "Monthly money of findings resolved since saaswatch first saw them",
+            labels=["tenant", "analyzer", "currency"],
+        )
+        currencies = {t.id: t.currency for t in self.config.tenants}
+        counts = session.execute(
+            select(Finding.tenant_id, Finding.analyzer, Finding.severity, Finding.verdict, func.count())
+            .where(Finding.state == "open", Finding.tenant_id.in_(currencies))
+            .group_by(Finding.tenant_id, Finding.analyzer, Finding.severity, Finding.verdict)
+        )
+        for tenant_id, analyzer, severity, verdict, count in counts:
+            findings.add_metric([tenant_id, analyzer, severity, verdict], count)
+        money = session.execute(
+            select(Finding.tenant_id, Finding.app_id, Finding.analyzer, func.sum(Finding.monthly_waste))
+            .where(Finding.state == "open", Finding.verdict == "fail", Finding.tenant_id.in_(currencies))
+            .group_by(Finding.tenant_id, Finding.app_id, Finding.analyzer)
+        )
+        for tenant_id, app_id, analyzer, amount in money:
+            waste.add_metric([tenant_id, app_id or "none", analyzer, currencies[tenant_id]], float(amount or 0))
+        realised = session.execute(
+            select(Finding.tenant_id, Finding.analyzer, func.sum(Finding.monthly_waste))
+            .where(Finding.state == "resolved", Finding.verdict == "fail", Finding.tenant_id.in_(currencies))
+            .group_by(Finding.tenant_id, Finding.analyzer)
+        )
+        for tenant_id, analyzer, amount in realised:
+            savings.add_metric([tenant_id, analyzer, currencies[tenant_id]], float(amount or 0))
+        yield findings
+        yield waste
+        yield savings
+
+    def _connectors(self, session: Session, now: datetime) -> Iterator[Metric]:
+        labels = ["tenant", "connector"]
+        last_success = GaugeMetricFamily(
+            "saaswatch_connector_last_success_timestamp_seconds",
+            "When the connector last finished a successful or partial sync (Unix time)",
+            labels=labels,
+        )
+        last_run = GaugeMetricFamily(
+            "saaswatch_connector_last_run_timestamp_seconds",
+            "When the connector's last sync finished, whatever its outcome (Unix time)",
+            labels=labels,
+        )
+        duration = GaugeMetricFamily(
+            "saaswatch_connector_last_run_duration_seconds", "Duration of the connector's last sync", labels=labels
+        )
+        records = GaugeMetricFamily(
+            "saaswatch_connector_last_run_records", "Records the connector's last sync stored", labels=labels
+        )
+        problems = GaugeMetricFamily(
+            "saaswatch_connector_last_run_problems",
+            "Bad rows or items the connector's last sync reported (the run is then partial)",
+            labels=labels,
+        )
+        status = GaugeMetricFamily(
+            "saaswatch_connector_last_run_status",
+            "1 for the outcome of the connector's last sync (success, partial, failed, aborted), else 0",
+            labels=[*labels, "status"],
+        )
+        stale = GaugeMetricFamily(
+            "saaswatch_connector_stale",
+            "1 if the connector's data must not be trusted (never synced, last sync failed, or overdue)",
+            labels=labels,
+        )
+        runs = CounterMetricFamily(
+            "saaswatch_connector_runs",
+            "Syncs recorded in the store, by outcome",
+            labels=[*labels, "status"],
+        )
+        for tenant in self.config.tenants:
+            health = source_health(session, tenant, now)
+            sources = [c.source for c in tenant.connectors]
+            latest = {
+                run.connector: run
+                for run in session.scalars(
+                    select(SyncRun).where(
+                        SyncRun.id.in_(
+                            select(func.max(SyncRun.id))
+                            .where(SyncRun.tenant_id == tenant.id, SyncRun.status != "running")
+                            .group_by(SyncRun.connector)
+                        )
+                    )
+                )
+            }
+            totals: dict[tuple[str, str], int] = {
+                (c, s): n
+                for c, s, n in session.execute(
+                    select(SyncRun.connector, SyncRun.status, func.count())
+                    .where(SyncRun.tenant_id == tenant.id)
+                    .group_by(SyncRun.connector, SyncRun.status)
+                )
+            }
+            for source in sources:
+                key = [tenant.id, source]
+                h = health[source]
+                if h.last_success_at is not None:
+                    last_success.add_metric(key, h.last_success_at.timestamp())
+                stale.add_metric(key, 1 if h.stale else 0)
+                run = latest.get(source)
+                if run is not None and run.finished_at is not None:
+                    last_run.add_metric(key, run.finished_at.timestamp())
+                    duration.add_metric(key, (run.finished_at - run.started_at).total_seconds())
+                    records.add_metric(key, run.records)
+                    problems.add_metric(key, run.problem_count)
+                for state in RUN_STATUSES:
+                    if run is not None:
+                        status.add_metric([*key, state], 1 if run.status == state else 0)
+                    runs.add_metric([*key, state], totals.get((source, state), 0))
+        yield from (last_success, last_run, duration, records, problems, status, stale, runs)

@@ -1,0 +1,246 @@
+"""SQLAlchemy 2.0 models of the normalised, tenant-scoped data model (see docs/architecture.md).
+
+Every table carries ``tenant_id``; every query filters on it. Rows written by a connector carry the
+``source`` (the connector instance name) and the id of the sync run that last saw them, which lets the
+runner retire rows a complete snapshot no longer contains, and only then.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from collector.timeutil import UtcDateTime
+
+# Constraint names are fixed so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MONEY = Numeric(16, 4)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Tenant(Base):
+    __tablename__ = "tenant"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class App(Base):
+    __tablename__ = "app"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str | None] = mapped_column(String(64))
+    vendor: Mapped[str | None] = mapped_column(String(200))
+    sanctioned: Mapped[bool | None] = mapped_column(Boolean)
+    owner: Mapped[str | None] = mapped_column(String(320))
+
+
+class Person(Base):
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("tenant_id", "email"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str | None] = mapped_column(String(32))
+    status_source: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(200))
+    cost_center: Mapped[str | None] = mapped_column(String(200))
+    manager_email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "app_id", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    app_id: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(320))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))
+    email: Mapped[str | None] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(32))
+    is_admin: Mapped[bool | None] = mapped_column(Boolean)
+    mfa_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime | None]
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class LicensePool(Base):
+    __tablename__ = "license_pool"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "app_id", "sku"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))  # connector name, or "contract" for config
+    app_id: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(200))
+    seats_purchased: Mapped[int | None] = mapped_column(Integer)
+    seats_assigned: Mapped[int | None] = mapped_column(Integer)
+    unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    billing_period: Mapped[str | None] = mapped_column(String(16))
+    commitment: Mapped[str | None] = mapped_column(String(16))
+    term_start: Mapped[date | None] = mapped_column(Date)
+    term_end: Mapped[date | None] = mapped_column(Date)
+    auto_renew: Mapped[bool | None] = mapped_column(Boolean)
+    notice_days: Mapped[int | None] = mapped_column(Integer)
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class Seat(Base):
+    __tablename__ = "seat"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "app_id", "sku", "account_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    app_id: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    assigned_at: Mapped[datetime | None]
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class Activity(Base):
+    """The fused last seen: one row per (person, app, source); events are folded in, never stored."""
+
+    __tablename__ = "activity"
+    __table_args__ = (UniqueConstraint("tenant_id", "person_id", "app_id", "source", "source_kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    app_id: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    source_kind: Mapped[str] = mapped_column(String(32))
+    last_seen_at: Mapped[datetime | None]  # None: the source says "never"
+    observed_at: Mapped[datetime]  # when this source last reported on this person
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class SpendLine(Base):
+    __tablename__ = "spend_line"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(200))
+    spent_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    merchant: Mapped[str] = mapped_column(String(200))
+    app_id: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class OAuthGrant(Base):
+    __tablename__ = "oauth_grant"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "person_id", "client_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    client_id: Mapped[str] = mapped_column(String(200))
+    app_name: Mapped[str] = mapped_column(String(200))
+    scopes: Mapped[list[Any]]
+    granted_at: Mapped[datetime | None]
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class Finding(Base):
+    """Analyzer output, kept across runs so resolved findings show realised savings."""
+
+    __tablename__ = "finding"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "analyzer", "fingerprint"),
+        Index("ix_finding_tenant_state", "tenant_id", "state"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    analyzer: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(400))
+    app_id: Mapped[str | None] = mapped_column(String(64))
+    sku: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(320))
+    verdict: Mapped[str] = mapped_column(String(16))  # fail | unknown
+    severity: Mapped[str] = mapped_column(String(16))  # info | low | medium | high
+    title: Mapped[str] = mapped_column(Text)
+    monthly_waste: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    evidence: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # open | resolved | suppressed
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_run"
+    __table_args__ = (Index("ix_sync_run_tenant_connector", "tenant_id", "connector", "started_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    connector: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))  # running | success | partial | failed | aborted
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)
+    problems: Mapped[list[Any]]  # the first problems, each {"where", "reason"}
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncState(Base):
+    __tablename__ = "sync_state"
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"), primary_key=True)
+    connector: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(128), primary_key=True)
+    cursor: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+__all__ = [
+    "Account",
+    "Activity",
+    "App",
+    "Base",
+    "Finding",
+    "LicensePool",
+    "OAuthGrant",
+    "Person",
+    "Seat",
+    "SpendLine",
+    "SyncRun",
+    "SyncState",
+    "Tenant",
+]
