@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import collector
+from analyzers.registry import analyzer_ids
 from collector.analysis import evaluation_time
 from collector.config import Config, TenantConfig
 from collector.health import source_health
@@ -191,8 +192,10 @@ class StoreCollector(Collector):
             .where(Finding.state == "resolved", Finding.verdict == "fail", Finding.tenant_id.in_(currencies))
             .group_by(Finding.tenant_id, Finding.analyzer)
         )
-        for tenant_id, analyzer, amount in realised:
-            savings.add_metric([tenant_id, analyzer, currencies[tenant_id]], float(amount or 0))
+        saved = {(tenant_id, analyzer): float(amount or 0) for tenant_id, analyzer, amount in realised}
+        for tenant_id, currency in currencies.items():
+            for analyzer in analyzer_ids():  # 0 is a fact here: nothing resolved yet
+                savings.add_metric([tenant_id, analyzer, currency], saved.get((tenant_id, analyzer), 0.0))
         yield findings
         yield waste
         yield savings

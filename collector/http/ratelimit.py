@@ -108,7 +108,7 @@ class RateLimiterRegistry:
     def get(
         self, tenant_id: str, vendor: str, *, rate: float | None = None, burst: int = 1, reserve: int = 2
     ) -> RateLimiter:
-        """The limiter of ``(tenant_id, vendor)``; the first call's settings create it, later ones share it."""
+        """The limiter of ``(tenant_id, vendor)``, created with the first caller's settings."""
         with self._lock:
             limiter = self._limiters.get((tenant_id, vendor))
             if limiter is None:

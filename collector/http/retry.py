@@ -38,7 +38,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, draw: Callable[[], float]) -> float:
         """The jittered wait after failed try number ``attempt`` (1-based); ``draw`` returns [0, 1)."""
-        return draw() * min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        return draw() * min(self.backoff_cap, self.backoff_base * 2.0 ** (attempt - 1))
 
 
 @dataclass(frozen=True)

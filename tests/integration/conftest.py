@@ -1,0 +1,29 @@
+"""Integration tests need promtool / prometheus; CI (SAASWATCH_REQUIRE_PROMETHEUS=1) fails without them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+REQUIRE = os.environ.get("SAASWATCH_REQUIRE_PROMETHEUS") == "1"
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if REQUIRE:
+            pytest.fail(f"{name} is required (SAASWATCH_REQUIRE_PROMETHEUS=1) but not installed")
+        pytest.skip(f"{name} not installed (apt-get install prometheus)")
+    return path
+
+
+@pytest.fixture
+def promtool() -> str:
+    return require_binary("promtool")
+
+
+@pytest.fixture
+def prometheus_bin() -> str:
+    return require_binary("prometheus")

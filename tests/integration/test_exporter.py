@@ -1,0 +1,110 @@
+"""The exporter on a populated store: promtool-clean, documented, and never labelled with a person."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector import registry
+from collector.analysis import run_analyzers
+from collector.config import Config, ConnectorConfig, Contract, TenantConfig
+from collector.exporter import StoreCollector
+from collector.records import AccountRecord, ActivityRecord, ActivitySource, Checkpoint, Record, SeatRecord
+from collector.runner import SyncRunner
+from collector.store import Store
+from collector.tenants import apply_tenant_config
+from fakes import ScriptedConnector, ScriptedSettings
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+
+@pytest.fixture(autouse=True)
+def _register_scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(registry.BUILTIN, "scripted", "fakes:ScriptedConnector")
+    yield
+    ScriptedConnector.scripts.clear()
+
+
+def populated(store: Store) -> Config:
+    records: list[Record] = []
+    for i, days in enumerate([1, 5, 90, 120]):
+        email = f"user{i}@example.com"
+        records += [
+            AccountRecord(app_id="slack", external_id=email, email=email),
+            SeatRecord(app_id="slack", sku="Business+", account_external_id=email),
+            ActivityRecord(email, "slack", NOW - timedelta(days=days), ActivitySource.EXPORT),
+        ]
+    ScriptedConnector.scripts["m"] = lambda ctx: iter([*records, Checkpoint("all")])
+    tenant = TenantConfig(
+        id="acme",
+        name="Acme",
+        as_of=date(2026, 11, 20),
+        connectors=[ConnectorConfig(id="scripted", name="exports", settings=ScriptedSettings(script="m"))],
+        contracts=[Contract(app="slack", sku="Business+", seats=6, unit_price=Decimal("12.5"))],
+    )
+    config = Config(tenants=[tenant], base_dir=Path("."))
+    apply_tenant_config(store, tenant)
+    SyncRunner(store, config, clock=lambda: NOW).run(tenant, tenant.connectors[0])
+    run_analyzers(store, tenant, now=NOW)
+    return config
+
+
+def scrape(store: Store, config: Config) -> str:
+    reg = CollectorRegistry()
+    reg.register(StoreCollector(store, config, clock=lambda: NOW))
+    return generate_latest(reg).decode()
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_scrape_reports_seats_money_and_health(store: Store) -> None:
+    values = samples(scrape(store, populated(store)))
+    seats = {
+        state: values[("saaswatch_license_seats", (("app", "slack"), ("sku", "Business+"), ("state", state), ("tenant", "acme")))]
+        for state in ("purchased", "assigned", "unassigned", "inactive", "never_used", "active")
+    }
+    assert seats == {"purchased": 6, "assigned": 4, "unassigned": 2, "inactive": 2, "never_used": 0, "active": 2}
+    assert values[("saaswatch_app_monthly_spend", (("app", "slack"), ("currency", "USD"), ("tenant", "acme")))] == 75.0
+    waste = (("analyzer", "unused_seats"), ("app", "slack"), ("currency", "USD"), ("tenant", "acme"))
+    assert values[("saaswatch_app_monthly_waste", waste)] == 50.0  # 2 inactive + 2 unassigned at 12.50
+    health = (("connector", "exports"), ("tenant", "acme"))
+    assert values[("saaswatch_connector_last_success_timestamp_seconds", health)] == NOW.timestamp()
+    assert values[("saaswatch_connector_stale", health)] == 0
+    assert values[("saaswatch_connector_last_run_records", health)] == 12  # 4 x (account, seat, activity)
+    assert values[("saaswatch_store_up", ())] == 1
+
+
+def test_scrape_passes_promtool_and_has_no_person_labels(store: Store, promtool: str) -> None:
+    text = scrape(store, populated(store))
+    assert "@" not in text, "a person's e-mail leaked into metrics"
+    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.strip() == "" and checked.stderr.strip() == "", checked.stdout + checked.stderr
+
+
+def test_every_exported_metric_is_documented(store: Store) -> None:
+    documented = set(re.findall(r"^\| `(saaswatch_[a-z_]+)`", DOCS.read_text(), flags=re.M))
+    exported = {name for name, _labels in samples(scrape(store, populated(store)))}
+    assert exported == documented
+
+
+def test_store_outage_reports_store_down_instead_of_failing(tmp_path: Path) -> None:
+    broken = Store(f"sqlite:///{tmp_path}/missing-dir-is-fine.sqlite3")  # never migrated: tables missing
+    tenant = TenantConfig(id="acme", name="Acme")
+    values = samples(scrape(broken, Config(tenants=[tenant], base_dir=tmp_path)))
+    assert values[("saaswatch_store_up", ())] == 0

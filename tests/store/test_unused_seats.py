@@ -1,0 +1,180 @@
+"""The unused-seats analyzer end to end through the runner and the findings table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from analyzers.unused_seats import UnusedSeatsSettings
+from collector import registry
+from collector.analysis import run_analyzers
+from collector.config import Config, ConnectorConfig, Contract, TenantConfig
+from collector.models import Finding
+from collector.records import (
+    AccountRecord,
+    ActivityRecord,
+    ActivitySource,
+    Checkpoint,
+    LicensePoolRecord,
+    Record,
+    SeatRecord,
+)
+from collector.runner import SyncRunner
+from collector.store import Store
+from collector.tenants import apply_tenant_config
+from fakes import ScriptedConnector, ScriptedSettings
+
+AS_OF = date(2026, 11, 20)
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _register_scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setitem(registry.BUILTIN, "scripted", "fakes:ScriptedConnector")
+    ScriptedConnector.scripts.clear()
+    yield
+    ScriptedConnector.scripts.clear()
+
+
+def days_ago(n: int) -> datetime:
+    return datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC) - timedelta(days=n) + timedelta(hours=9)
+
+
+def seat(email: str, app: str, sku: str, last_seen: datetime | None, assigned_days_ago: int = 300) -> list[Record]:
+    return [
+        AccountRecord(app_id=app, external_id=email, email=email),
+        SeatRecord(app_id=app, sku=sku, account_external_id=email, assigned_at=days_ago(assigned_days_ago)),
+        ActivityRecord(email=email, app_id=app, last_seen_at=last_seen, source_kind=ActivitySource.EXPORT),
+    ]
+
+
+def tenant_with(policy: UnusedSeatsSettings | None = None, **contract_overrides: object) -> TenantConfig:
+    contract = {
+        "app": "slack",
+        "sku": "Business+",
+        "seats": 6,
+        "unit_price": Decimal("180"),
+        "billing_period": "annual",
+        "commitment": "annual",
+        "term_end": date(2027, 2, 28),
+        "notice_days": 30,
+    } | contract_overrides
+    return TenantConfig(
+        id="acme",
+        name="Acme",
+        as_of=AS_OF,
+        connectors=[ConnectorConfig(id="scripted", name="exports", settings=ScriptedSettings(script="s"))],
+        contracts=[Contract.model_validate(contract)],
+        policy={"unused_seats": policy} if policy else {},
+    )
+
+
+def sync_and_analyze(store: Store, tenant: TenantConfig, records: list[Record]) -> dict[str, Finding]:
+    ScriptedConnector.scripts["s"] = lambda ctx: iter([*records, Checkpoint("all")])
+    apply_tenant_config(store, tenant)
+    config = Config(tenants=[tenant], base_dir=Path("."))
+    SyncRunner(store, config, clock=lambda: NOW).run(tenant, tenant.connectors[0])
+    run_analyzers(store, tenant, now=NOW)
+    with store.sessions() as session:
+        return {f.fingerprint: f for f in session.scalars(select(Finding).where(Finding.state == "open"))}
+
+
+def by_subject(findings: dict[str, Finding]) -> dict[tuple[str, str], Finding]:
+    return {(f.rule, f.subject): f for f in findings.values()}
+
+
+def test_flags_inactive_never_and_unassigned_with_money(store: Store) -> None:
+    records = [
+        *seat("active@x.io", "slack", "Business+", days_ago(3)),
+        *seat("boundary60@x.io", "slack", "Business+", days_ago(60)),
+        *seat("old@x.io", "slack", "Business+", days_ago(61)),
+        *seat("never@x.io", "slack", "Business+", None),
+        *seat("newjoiner@x.io", "slack", "Business+", None, assigned_days_ago=5),
+    ]
+    found = by_subject(sync_and_analyze(store, tenant_with(), records))
+    assert set(found) == {("inactive", "old@x.io"), ("never_active", "never@x.io"), ("unassigned", "slack/Business+")}
+    old = found[("inactive", "old@x.io")]
+    assert old.monthly_waste == Decimal("15.00")  # 180 a year per seat
+    assert old.verdict == "fail"
+    assert old.evidence["days_inactive"] == 61
+    assert old.evidence["last_seen_by"] == "exports"
+    assert "2027-02-28" in old.evidence["reclaimable"]
+    assert "has not used slack (Business+) for 61 days" in old.title
+    unassigned = found[("unassigned", "slack/Business+")]
+    assert unassigned.evidence["unassigned"] == 1
+    assert unassigned.monthly_waste == Decimal("15.00")
+
+
+def test_max_over_sources_wins(store: Store) -> None:
+    records = [
+        *seat("a@x.io", "slack", "Business+", days_ago(200)),
+        ActivityRecord("a@x.io", "slack", days_ago(2), ActivitySource.IDP_SSO),
+    ]
+    assert not [k for k in by_subject(sync_and_analyze(store, tenant_with(seats=1), records)) if k[0] != "unassigned"]
+
+
+def test_per_app_override_and_exclusions(store: Store) -> None:
+    policy = UnusedSeatsSettings.model_validate(
+        {"apps": {"zoom": {"inactive_days": 30}}, "exclude_people": ["ceo@x.io", "svc-*@x.io"]}
+    )
+    records = [
+        *seat("z@x.io", "zoom", "Pro", days_ago(45)),
+        *seat("s@x.io", "slack", "Business+", days_ago(45)),
+        *seat("ceo@x.io", "slack", "Business+", days_ago(300)),
+        *seat("svc-bot@x.io", "slack", "Business+", None),
+    ]
+    found = by_subject(sync_and_analyze(store, tenant_with(policy, seats=3), records))
+    assert set(found) == {("inactive", "z@x.io")}
+    assert found[("inactive", "z@x.io")].monthly_waste == Decimal("0.00")  # zoom has no price yet
+    assert "no price known" in found[("inactive", "z@x.io")].evidence["price_note"]
+
+
+def test_stale_source_gives_unknown_not_waste(store: Store) -> None:
+    tenant = tenant_with(seats=1)
+    sync_and_analyze(store, tenant, seat("old@x.io", "slack", "Business+", days_ago(90)))
+
+    def broken(ctx: object) -> Iterator[Record]:
+        raise ConnectionError("HTTP 503")
+        yield  # pragma: no cover
+
+    ScriptedConnector.scripts["s"] = broken
+    config = Config(tenants=[tenant], base_dir=Path("."))
+    SyncRunner(store, config, clock=lambda: NOW).run(tenant, tenant.connectors[0])
+    run_analyzers(store, tenant, now=NOW)
+    with store.sessions() as session:
+        finding = session.scalars(select(Finding).where(Finding.subject == "old@x.io")).one()
+    assert (finding.verdict, finding.monthly_waste, finding.state) == ("unknown", Decimal("0.00"), "open")
+    assert finding.evidence["stale_sources"] == {"exports": "last sync failed"}
+    assert "unknown" in finding.title
+
+
+def test_seats_without_any_usage_source_are_one_unknown_per_pool(store: Store) -> None:
+    records: list[Record] = [
+        AccountRecord(app_id="figma", external_id="a@x.io", email="a@x.io"),
+        SeatRecord(app_id="figma", sku="Professional", account_external_id="a@x.io"),
+        LicensePoolRecord(app_id="figma", sku="Professional", seats_purchased=1, unit_price=Decimal(15)),
+    ]
+    found = by_subject(sync_and_analyze(store, tenant_with(seats=0), records))
+    unknown = found[("no_usage_data", "figma/Professional")]
+    assert unknown.verdict == "unknown"
+    assert unknown.evidence["seats_without_usage_data"] == ["a@x.io"]
+
+
+def test_findings_resolve_and_reopen_across_runs(store: Store) -> None:
+    tenant = tenant_with(seats=1)
+    sync_and_analyze(store, tenant, seat("old@x.io", "slack", "Business+", days_ago(90)))
+    sync_and_analyze(store, tenant, seat("old@x.io", "slack", "Business+", days_ago(1)))
+    with store.sessions() as session:
+        finding = session.scalars(select(Finding)).one()
+        first_seen = finding.first_seen_at
+    assert (finding.state, finding.resolved_at) == ("resolved", NOW)
+    # Sixty days later the same person has gone quiet again: the finding comes back with its history.
+    later = tenant.model_copy(update={"as_of": AS_OF + timedelta(days=60)})
+    reopened = sync_and_analyze(store, later, seat("old@x.io", "slack", "Business+", days_ago(1)))
+    (again,) = reopened.values()
+    assert again.state == "open" and again.first_seen_at == first_seen
