@@ -131,7 +131,9 @@ class UnusedSeats(Analyzer):
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         settings = self.settings
         assert isinstance(settings, UnusedSeatsSettings)
-        app_names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all())
+        app_names = dict(
+            session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all()
+        )
         pools = {pool.key: pool for pool in effective_pools(session, tenant.tenant_id)}
         holders = self._holders(session, tenant.tenant_id)
         sightings = self._sightings(session, tenant.tenant_id)
@@ -148,13 +150,15 @@ class UnusedSeats(Analyzer):
                     continue
                 seen = sightings.get((holder.person_id, pool.app_id), []) if holder.person_id else []
                 finding = self._judge(holder, seen, context, inactive_days, grace_days)
-                if finding == "no data":
-                    no_data[key].append(holder)
-                elif finding is not None:
+                if isinstance(finding, FindingDraft):
                     findings.append(finding)
+                elif finding == "no data":
+                    no_data[key].append(holder)
         for key, missing in sorted(no_data.items()):
-            findings.append(_no_usage_data(pools[key], app_names.get(key[0], key[0]), missing, len(holders[key])))
-        for key, pool in sorted(pools.items()):
+            findings.append(
+                _no_usage_data(pools[key], app_names.get(key[0], key[0]), missing, len(holders[key]))
+            )
+        for _key, pool in sorted(pools.items()):
             if settings.for_app(pool.app_id)[2]:
                 continue
             unassigned = _unassigned(pool, app_names.get(pool.app_id, pool.app_id), tenant)
@@ -224,7 +228,7 @@ class UnusedSeats(Analyzer):
         context: _PoolContext,
         inactive_days: int,
         grace_days: int,
-    ) -> FindingDraft | None | str:
+    ) -> FindingDraft | str | None:
         now = context.tenant.now
         fresh = [s for s in seen if s.source not in context.tenant.stale_sources]
         stale = [s for s in seen if s.source in context.tenant.stale_sources]
@@ -375,7 +379,8 @@ def _unassigned(pool: EffectivePool, app_name: str, tenant: TenantView) -> Findi
     return FindingDraft(
         rule="unassigned",
         subject=f"{pool.app_id}/{pool.sku}",
-        title=f"{count} of {pool.seats_purchased} {app_name} ({pool.sku}) seats are paid for but not assigned",
+        title=f"{count} of {pool.seats_purchased} {app_name} ({pool.sku}) seats are paid for "
+        "but not assigned",
         verdict=verdict,
         severity=severity_for(money) if verdict is Verdict.FAIL else Severity.INFO,
         monthly_waste=money if verdict is Verdict.FAIL else Decimal("0.00"),

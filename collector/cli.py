@@ -107,7 +107,9 @@ def migrate(obj: Context) -> None:
 
 
 @main.command("sync")
-@click.option("--once", is_flag=True, default=True, help="Sync once and exit (the daemon is `saaswatch run`).")
+@click.option(
+    "--once", is_flag=True, default=True, help="Sync once and exit (the daemon is `saaswatch run`)."
+)
 @click.option("--tenant", "tenant_id", default=None, help="Only this tenant.")
 @click.option("--connector", "source", default=None, help="Only this connector (its name or id).")
 @click.option("--no-analyze", is_flag=True, help="Skip the analyzers after syncing.")
@@ -207,7 +209,9 @@ def finding_rows(store: Store, tenant_ids: list[str], states: tuple[str, ...]) -
 
 @main.command("findings")
 @click.option("--tenant", "tenant_id", default=None)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True
+)
 @click.option(
     "--state",
     "states",

@@ -14,7 +14,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from analyzers.base import AnalyzerSettings
 from analyzers.registry import analyzer_ids, get_analyzer
@@ -28,6 +37,22 @@ DEFAULT_LISTEN = "127.0.0.1:9108"
 SLUG = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 Slug = Annotated[str, Field(pattern=SLUG)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?$")
+
+
+def parse_duration(value: object) -> object:
+    """Accept ``90s``, ``5m``, ``6h``, ``2d``, ``1h30m`` (and anything pydantic takes: seconds, ISO 8601)."""
+    if isinstance(value, str):
+        match = DURATION.match(value.strip())
+        if match and any(match.groupdict().values()):
+            parts = {k: int(v or 0) for k, v in match.groupdict().items()}
+            return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+        if not value.strip().upper().startswith("P"):
+            raise ValueError(f"expected a duration such as 90s, 5m, 6h or 2d, got {value!r}")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
 class Strict(BaseModel):
@@ -37,9 +62,9 @@ class Strict(BaseModel):
 class Schedule(Strict):
     """When a connector runs: a fixed ``interval`` or a ``cron`` expression, plus random ``jitter``."""
 
-    interval: timedelta | None = None
+    interval: Duration | None = None
     cron: str | None = None
-    jitter: timedelta = timedelta(seconds=60)
+    jitter: Duration = timedelta(seconds=60)
     run_at_start: bool = True
 
     @model_validator(mode="after")
@@ -63,7 +88,7 @@ class ConnectorConfig(Strict):
     enabled: bool = True
     schedule: Schedule = Schedule()
     # A source whose last success is older than this is stale: analyzers say UNKNOWN for what needs it.
-    stale_after: timedelta | None = None
+    stale_after: Duration | None = None
     settings: ConnectorSettings = ConnectorSettings()
 
     @property
@@ -187,8 +212,15 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     if not isinstance(data, dict):
         raise ConfigError(str(path), [ConfigIssue("", 1, "the config must be a mapping with a tenants list")])
     data = dict(data)
+    # Deployment-specific settings may come from the environment (containers, CI, tests).
     if env.get("SAASWATCH_DATABASE_URL"):
         data["database_url"] = env["SAASWATCH_DATABASE_URL"]
+    if env.get("SAASWATCH_METRICS_LISTEN"):
+        metrics = data.get("metrics")
+        data["metrics"] = {
+            **(metrics if isinstance(metrics, dict) else {}),
+            "listen": env["SAASWATCH_METRICS_LISTEN"],
+        }
     for t_index, tenant in enumerate(_as_list(data.get("tenants"))):
         if isinstance(tenant, dict):
             _validate_plugins(tenant, ("tenants", t_index), loaded, path.parent, issues)
@@ -276,7 +308,9 @@ def _read_secret_files(
             out[match["field"]] = secret_path.read_text(encoding="utf-8").strip()
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            issues.append(ConfigIssue(format_loc(key_loc), loaded.line_of(key_loc), f"cannot read {value}: {reason}"))
+            issues.append(
+                ConfigIssue(format_loc(key_loc), loaded.line_of(key_loc), f"cannot read {value}: {reason}")
+            )
         del out[key]
     return out
 

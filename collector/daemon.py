@@ -37,7 +37,9 @@ def trigger_for(connector: ConnectorConfig) -> IntervalTrigger | CronTrigger:
     jitter = int(schedule.jitter.total_seconds()) or None
     if schedule.cron is not None:
         return CronTrigger.from_crontab(schedule.cron, timezone=UTC, jitter=jitter)
-    return IntervalTrigger(seconds=int(schedule.effective_interval.total_seconds()), timezone=UTC, jitter=jitter)
+    return IntervalTrigger(
+        seconds=int(schedule.effective_interval.total_seconds()), timezone=UTC, jitter=jitter
+    )
 
 
 class Daemon:

@@ -90,7 +90,7 @@ class StoreCollector(Collector):
     def _licenses(self, session: Session) -> Iterator[Metric]:
         purchased = GaugeMetricFamily(
             "saaswatch_license_seats",
-            "Seats in a license pool, by state: purchased, assigned, unassigned, inactive, never_used, active",
+            "Seats in a license pool by state: purchased, assigned, unassigned, inactive, never_used, active",
             labels=["tenant", "app", "sku", "state"],
         )
         spend = GaugeMetricFamily(
@@ -117,7 +117,9 @@ class StoreCollector(Collector):
                     "unassigned": pool.unassigned,
                     "inactive": counts.get("inactive", 0),
                     "never_used": counts.get("never_used", 0),
-                    "active": max(assigned - sum(counts.values()), 0) if pool.seats_assigned is not None else None,
+                    "active": max(assigned - sum(counts.values()), 0)
+                    if pool.seats_assigned is not None
+                    else None,
                 }
                 for state, value in states.items():
                     if value is not None:
@@ -153,7 +155,7 @@ class StoreCollector(Collector):
         )
         result: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
         for app_id, sku, rule, count in session.execute(stmt):
-            result[(app_id, (sku or "").casefold())][SEAT_RULES[rule]] = count
+            result[(app_id or "", (sku or "").casefold())][SEAT_RULES[rule]] = count
         return result
 
     def _findings(self, session: Session) -> Iterator[Metric]:
@@ -186,7 +188,9 @@ class StoreCollector(Collector):
             .group_by(Finding.tenant_id, Finding.app_id, Finding.analyzer)
         )
         for tenant_id, app_id, analyzer, amount in money:
-            waste.add_metric([tenant_id, app_id or "none", analyzer, currencies[tenant_id]], float(amount or 0))
+            waste.add_metric(
+                [tenant_id, app_id or "none", analyzer, currencies[tenant_id]], float(amount or 0)
+            )
         realised = session.execute(
             select(Finding.tenant_id, Finding.analyzer, func.sum(Finding.monthly_waste))
             .where(Finding.state == "resolved", Finding.verdict == "fail", Finding.tenant_id.in_(currencies))
@@ -213,7 +217,9 @@ class StoreCollector(Collector):
             labels=labels,
         )
         duration = GaugeMetricFamily(
-            "saaswatch_connector_last_run_duration_seconds", "Duration of the connector's last sync", labels=labels
+            "saaswatch_connector_last_run_duration_seconds",
+            "Duration of the connector's last sync",
+            labels=labels,
         )
         records = GaugeMetricFamily(
             "saaswatch_connector_last_run_records", "Records the connector's last sync stored", labels=labels

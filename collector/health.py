@@ -37,7 +37,9 @@ def source_health(session: Session, tenant: TenantConfig, now: datetime) -> dict
         .where(SyncRun.tenant_id == tenant.id, SyncRun.status != "running")
         .group_by(SyncRun.connector)
     )
-    last_status = dict(session.execute(select(SyncRun.connector, SyncRun.status).where(SyncRun.id.in_(latest_ids))).all())
+    last_status = dict(
+        session.execute(select(SyncRun.connector, SyncRun.status).where(SyncRun.id.in_(latest_ids))).all()
+    )
     health: dict[str, SourceHealth] = {}
     for connector in tenant.connectors:
         source = connector.source
@@ -49,6 +51,7 @@ def source_health(session: Session, tenant: TenantConfig, now: datetime) -> dict
         elif status in ("failed", "aborted"):
             reason = f"last sync {status}"
         elif now - success_at > connector.stale_threshold:
-            reason = f"last successful sync {success_at:%Y-%m-%d %H:%M} UTC is older than {connector.stale_threshold}"
+            when = f"{success_at:%Y-%m-%d %H:%M} UTC"
+            reason = f"last successful sync {when} is older than {connector.stale_threshold}"
         health[source] = SourceHealth(source, status, success_at, reason is not None, reason)
     return health

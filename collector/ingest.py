@@ -53,6 +53,12 @@ def later_of(column: Any, excluded: Any) -> Any:
     )
 
 
+def _later(a: datetime | None, b: datetime | None) -> datetime | None:
+    if a is None or b is None:
+        return a or b
+    return max(a, b)
+
+
 class PageWriter:
     """Writes records for one (tenant, source, run)."""
 
@@ -82,9 +88,9 @@ class PageWriter:
         emails |= {normalise_email(g.email) for g in grants}
         self._people(people, emails)
         person_ids = self._person_ids(emails)
-        app_ids = {r.app_id for r in (*accounts, *activities, *seats, *pools)} | {
-            s.app_id for s in spend if s.app_id
-        }
+        app_ids = {a.app_id for a in accounts} | {a.app_id for a in activities}
+        app_ids |= {s.app_id for s in seats} | {p.app_id for p in pools}
+        app_ids |= {s.app_id for s in spend if s.app_id}
         self._apps(app_ids)
         self._accounts(accounts, person_ids)
         self._seats(seats)
@@ -112,7 +118,15 @@ class PageWriter:
             for p in people
         ]
         # A source that does not know a field must not erase what another source said.
-        keep = ("display_name", "status", "status_source", "department", "cost_center", "manager_email", "created_at")
+        keep = (
+            "display_name",
+            "status",
+            "status_source",
+            "department",
+            "cost_center",
+            "manager_email",
+            "created_at",
+        )
         for part in chunks(rows):
             upsert(
                 self.session,
@@ -196,7 +210,9 @@ class PageWriter:
         ]
         if missing:  # a seat names an account the source did not describe: keep the seat anyway
             for part in chunks(missing):
-                upsert(self.session, table(Account), part, key=("tenant_id", "source", "app_id", "external_id"))
+                upsert(
+                    self.session, table(Account), part, key=("tenant_id", "source", "app_id", "external_id")
+                )
             ids = self._account_ids(keys)
         rows = [
             {
@@ -211,15 +227,16 @@ class PageWriter:
             for s in seats
         ]
         for part in chunks(rows):
-            upsert(self.session, table(Seat), part, key=("tenant_id", "source", "app_id", "sku", "account_id"))
+            upsert(
+                self.session, table(Seat), part, key=("tenant_id", "source", "app_id", "sku", "account_id")
+            )
 
     def _activities(self, activities: list[ActivityRecord], person_ids: Mapping[str, int]) -> None:
-        folded: dict[tuple[int, str, str], datetime | None] = {}
+        folded: dict[tuple[int, str, str], tuple[datetime | None, datetime]] = {}
         for a in activities:
             key = (person_ids[normalise_email(a.email)], a.app_id, a.source_kind.value)
-            previous = folded.get(key)
-            if key not in folded or (a.last_seen_at is not None and (previous is None or a.last_seen_at > previous)):
-                folded[key] = a.last_seen_at
+            seen, observed = folded.get(key, (None, a.observed_at or self.now))
+            folded[key] = (_later(seen, a.last_seen_at), max(observed, a.observed_at or self.now))
         rows = [
             {
                 "tenant_id": self.tenant_id,
@@ -228,10 +245,10 @@ class PageWriter:
                 "source": self.source,
                 "source_kind": kind,
                 "last_seen_at": seen,
-                "observed_at": self.now,
+                "observed_at": observed,
                 "seen_run_id": self.run_id,
             }
-            for (pid, app, kind), seen in folded.items()
+            for (pid, app, kind), (seen, observed) in folded.items()
         ]
         activity = table(Activity)
         for part in chunks(rows):
@@ -240,8 +257,11 @@ class PageWriter:
                 activity,
                 part,
                 key=("tenant_id", "person_id", "app_id", "source", "source_kind"),
-                update=("observed_at", "seen_run_id"),
-                merge=lambda ex: {"last_seen_at": later_of(activity.c.last_seen_at, ex.last_seen_at)},
+                update=("seen_run_id",),
+                merge=lambda ex: {
+                    "last_seen_at": later_of(activity.c.last_seen_at, ex.last_seen_at),
+                    "observed_at": later_of(activity.c.observed_at, ex.observed_at),
+                },
             )
 
     def _pools(self, pools: list[LicensePoolRecord]) -> None:
@@ -303,4 +323,6 @@ class PageWriter:
             for g in grants
         ]
         for part in chunks(rows):
-            upsert(self.session, table(OAuthGrant), part, key=("tenant_id", "source", "person_id", "client_id"))
+            upsert(
+                self.session, table(OAuthGrant), part, key=("tenant_id", "source", "person_id", "client_id")
+            )

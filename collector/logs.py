@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from collector.redaction import RedactingFilter
+from collector.http.redact import RedactingFilter, default_redactor
 
 CONTEXT_FIELDS = ("tenant", "connector", "run_id")
 
@@ -19,14 +19,18 @@ class ContextFormatter(logging.Formatter):
         return f"{line} [{context}]" if context else line
 
 
+class SaaswatchHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs (a type of its own so it is installed once)."""
+
+
 def configure_logging(level: str = "INFO") -> None:
-    root = logging.getLogger("saaswatch")
-    root.setLevel(level)
-    if any(getattr(h, "_saaswatch", False) for h in root.handlers):
+    """Log saaswatch (and httpx, whose request lines carry URLs) to stderr through the redacting filter."""
+    logging.getLogger("saaswatch").setLevel(level)
+    logging.getLogger("httpx").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    root = logging.getLogger()
+    if any(isinstance(h, SaaswatchHandler) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler._saaswatch = True  # type: ignore[attr-defined]
+    handler = SaaswatchHandler(sys.stderr)
     handler.setFormatter(ContextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
+    handler.addFilter(RedactingFilter(default_redactor()))
     root.addHandler(handler)
-    root.propagate = False

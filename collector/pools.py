@@ -62,13 +62,17 @@ class EffectivePool:
         return max(self.seats_purchased - self.seats_assigned, 0)
 
 
-def to_currency(amount: Decimal, currency: str | None, tenant_currency: str, rates: dict[str, Decimal]) -> Decimal:
+def to_currency(
+    amount: Decimal, currency: str | None, tenant_currency: str, rates: dict[str, Decimal]
+) -> Decimal:
     """Convert ``amount`` into the tenant's reporting currency with the configured rates."""
     if currency is None or currency == tenant_currency:
         return amount
     rate = rates.get(currency)
     if rate is None:
-        raise MissingExchangeRate(f"no exchange rate from {currency} to {tenant_currency} (exchange_rates.{currency})")
+        raise MissingExchangeRate(
+            f"no exchange rate from {currency} to {tenant_currency} (exchange_rates.{currency})"
+        )
     return amount * rate
 
 

@@ -120,6 +120,8 @@ class ActivityRecord:
     app_id: str
     last_seen_at: datetime | None
     source_kind: ActivitySource
+    # When the source's data was true: an export's date, or None for "now" (a live API read).
+    observed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,26 +1,17 @@
-"""TEMPORARY adapter; replaced by collector.http redaction."""
+"""The daemon's use of the shared redactor: every connector's secrets are masked process-wide."""
+
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
+
+from collector.http.redact import Redactor, default_redactor
 
 
-class _Redactor:
-    def __init__(self, secrets: list[str]) -> None:
-        self.secrets = [s for s in secrets if s]
+def redactor_for(settings: BaseModel) -> Redactor:
+    """The process-wide redactor, now also knowing the ``SecretStr`` values of ``settings``.
 
-    def redact(self, text: str) -> str:
-        for s in self.secrets:
-            text = text.replace(s, "***")
-        return text
-
-
-def redactor_for(settings: BaseModel) -> _Redactor:
-    return _Redactor([v.get_secret_value() for v in settings.__dict__.values() if isinstance(v, SecretStr)])
-
-
-import logging
-
-
-class RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return True
+    It is the one the log filter uses, so a secret registered here is masked in every log line too.
+    """
+    redactor = default_redactor()
+    redactor.add_model(settings)
+    return redactor

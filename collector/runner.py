@@ -156,7 +156,9 @@ class SyncRunner:
                 extra={"tenant": result.tenant_id, "connector": result.source},
             )
         elif len(result.problems) == MAX_LOGGED_PROBLEMS + 1:
-            log.warning("more bad input; the rest is counted in the run record", extra={"connector": result.source})
+            log.warning(
+                "more bad input; the rest is counted in the run record", extra={"connector": result.source}
+            )
 
     def _start_run(self, tenant_id: str, source: str) -> int:
         with self.store.transaction() as session:
@@ -228,7 +230,9 @@ class SyncRunner:
             for kind, model in SNAPSHOT_TABLES:
                 if kind not in connector_cls.snapshot_kinds:
                     continue
-                stale = (model.tenant_id == tenant_id) & (model.source == source) & (model.seen_run_id != run_id)
+                stale = (
+                    (model.tenant_id == tenant_id) & (model.source == source) & (model.seen_run_id != run_id)
+                )
                 if model is Account:
                     # Seats of retired accounts go with them even if seats are not a snapshot kind.
                     gone = select(Account.id).where(stale)

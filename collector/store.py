@@ -103,7 +103,7 @@ def upsert(
     if insert is None:
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
     unique = list({tuple(row[k] for k in key): row for row in rows}.values())
-    stmt = insert(table).values(unique)
+    stmt: Any = insert(table).values(unique)  # the dialect's Insert, with ON CONFLICT support
     columns = update if update is not None else [c for c in unique[0] if c not in key]
     set_: dict[str, Any] = {c: stmt.excluded[c] for c in columns}
     if merge is not None:

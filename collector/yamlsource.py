@@ -95,7 +95,7 @@ def _convert(
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = str(_SCALARS.construct_object(key_node))  # type: ignore[no-untyped-call]
+            key = str(_SCALARS.construct_object(key_node))
             child: Loc = (*loc, key)
             if key in result:
                 issues.append(ConfigIssue(format_loc(child), key_node.start_mark.line + 1, "duplicate key"))
@@ -107,7 +107,7 @@ def _convert(
     assert isinstance(node, yaml.ScalarNode)
     if node.tag == "tag:yaml.org,2002:str" and "${" in node.value:
         return _interpolate(node.value, loc, node.start_mark.line + 1, env, issues)
-    return _SCALARS.construct_object(node)  # type: ignore[no-untyped-call]
+    return _SCALARS.construct_object(node)
 
 
 def _interpolate(value: str, loc: Loc, line: int, env: dict[str, str], issues: list[ConfigIssue]) -> str:

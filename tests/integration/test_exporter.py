@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fakes import ScriptedConnector, ScriptedSettings
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -21,7 +22,6 @@ from collector.records import AccountRecord, ActivityRecord, ActivitySource, Che
 from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
-from fakes import ScriptedConnector, ScriptedSettings
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
@@ -75,11 +75,26 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_scrape_reports_seats_money_and_health(store: Store) -> None:
     values = samples(scrape(store, populated(store)))
     seats = {
-        state: values[("saaswatch_license_seats", (("app", "slack"), ("sku", "Business+"), ("state", state), ("tenant", "acme")))]
+        state: values[
+            (
+                "saaswatch_license_seats",
+                (("app", "slack"), ("sku", "Business+"), ("state", state), ("tenant", "acme")),
+            )
+        ]
         for state in ("purchased", "assigned", "unassigned", "inactive", "never_used", "active")
     }
-    assert seats == {"purchased": 6, "assigned": 4, "unassigned": 2, "inactive": 2, "never_used": 0, "active": 2}
-    assert values[("saaswatch_app_monthly_spend", (("app", "slack"), ("currency", "USD"), ("tenant", "acme")))] == 75.0
+    assert seats == {
+        "purchased": 6,
+        "assigned": 4,
+        "unassigned": 2,
+        "inactive": 2,
+        "never_used": 0,
+        "active": 2,
+    }
+    assert (
+        values[("saaswatch_app_monthly_spend", (("app", "slack"), ("currency", "USD"), ("tenant", "acme")))]
+        == 75.0
+    )
     waste = (("analyzer", "unused_seats"), ("app", "slack"), ("currency", "USD"), ("tenant", "acme"))
     assert values[("saaswatch_app_monthly_waste", waste)] == 50.0  # 2 inactive + 2 unassigned at 12.50
     health = (("connector", "exports"), ("tenant", "acme"))
@@ -92,7 +107,9 @@ def test_scrape_reports_seats_money_and_health(store: Store) -> None:
 def test_scrape_passes_promtool_and_has_no_person_labels(store: Store, promtool: str) -> None:
     text = scrape(store, populated(store))
     assert "@" not in text, "a person's e-mail leaked into metrics"
-    checked = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30)
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.strip() == "" and checked.stderr.strip() == "", checked.stdout + checked.stderr
 

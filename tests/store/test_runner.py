@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from fakes import ScriptedConnector, ScriptedSettings
 from sqlalchemy import func, select
 
 from collector import registry
@@ -28,7 +29,6 @@ from collector.records import (
 from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
-from fakes import ScriptedConnector, ScriptedSettings
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
@@ -159,7 +159,9 @@ def test_activity_only_moves_forward_and_never_does_not_erase(store: Store) -> N
     late = datetime(2026, 11, 1, tzinfo=UTC)
 
     def events(*times: datetime | None) -> list[Record]:
-        return [ActivityRecord("a@x.io", "slack", t, ActivitySource.IDP_SSO) for t in times] + [Checkpoint("e")]
+        return [ActivityRecord("a@x.io", "slack", t, ActivitySource.IDP_SSO) for t in times] + [
+            Checkpoint("e")
+        ]
 
     for batch in ([early, late, None], [early], [None]):
         ScriptedConnector.scripts["s"] = lambda ctx, b=batch: iter(events(*b))
@@ -175,7 +177,9 @@ def test_person_fields_from_one_source_are_not_erased_by_another(store: Store) -
         [PersonRecord("a@x.io", department="Finance", status=IdpStatus.SUSPENDED), Checkpoint("p")]
     )
     runner.run(tenant, connector)
-    ScriptedConnector.scripts["s"] = lambda ctx: iter([PersonRecord("a@x.io", display_name="Ann"), Checkpoint("p")])
+    ScriptedConnector.scripts["s"] = lambda ctx: iter(
+        [PersonRecord("a@x.io", display_name="Ann"), Checkpoint("p")]
+    )
     runner.run(tenant, connector)
     with store.sessions() as session:
         person = session.scalars(select(Person)).one()

@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from fakes import ScriptedConnector, ScriptedSettings
 from sqlalchemy import select
 
 from analyzers.unused_seats import UnusedSeatsSettings
@@ -27,7 +28,6 @@ from collector.records import (
 from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
-from fakes import ScriptedConnector, ScriptedSettings
 
 AS_OF = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -45,7 +45,9 @@ def days_ago(n: int) -> datetime:
     return datetime.combine(AS_OF, datetime.min.time(), tzinfo=UTC) - timedelta(days=n) + timedelta(hours=9)
 
 
-def seat(email: str, app: str, sku: str, last_seen: datetime | None, assigned_days_ago: int = 300) -> list[Record]:
+def seat(
+    email: str, app: str, sku: str, last_seen: datetime | None, assigned_days_ago: int = 300
+) -> list[Record]:
     return [
         AccountRecord(app_id=app, external_id=email, email=email),
         SeatRecord(app_id=app, sku=sku, account_external_id=email, assigned_at=days_ago(assigned_days_ago)),
@@ -97,7 +99,11 @@ def test_flags_inactive_never_and_unassigned_with_money(store: Store) -> None:
         *seat("newjoiner@x.io", "slack", "Business+", None, assigned_days_ago=5),
     ]
     found = by_subject(sync_and_analyze(store, tenant_with(), records))
-    assert set(found) == {("inactive", "old@x.io"), ("never_active", "never@x.io"), ("unassigned", "slack/Business+")}
+    assert set(found) == {
+        ("inactive", "old@x.io"),
+        ("never_active", "never@x.io"),
+        ("unassigned", "slack/Business+"),
+    }
     old = found[("inactive", "old@x.io")]
     assert old.monthly_waste == Decimal("15.00")  # 180 a year per seat
     assert old.verdict == "fail"
@@ -115,7 +121,9 @@ def test_max_over_sources_wins(store: Store) -> None:
         *seat("a@x.io", "slack", "Business+", days_ago(200)),
         ActivityRecord("a@x.io", "slack", days_ago(2), ActivitySource.IDP_SSO),
     ]
-    assert not [k for k in by_subject(sync_and_analyze(store, tenant_with(seats=1), records)) if k[0] != "unassigned"]
+    assert not [
+        k for k in by_subject(sync_and_analyze(store, tenant_with(seats=1), records)) if k[0] != "unassigned"
+    ]
 
 
 def test_per_app_override_and_exclusions(store: Store) -> None:

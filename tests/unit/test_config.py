@@ -74,7 +74,9 @@ def test_defaults_for_database_and_listen(tmp_path: Path) -> None:
 
 def test_typo_names_key_path_and_line(tmp_path: Path) -> None:
     text = GOOD.replace("        auto_renew: true", "        auto_renwe: true")
-    assert issues(tmp_path, text) == ["line 24: tenants[0].contracts[0].auto_renwe: unknown key (check the spelling)"]
+    assert issues(tmp_path, text) == [
+        "line 24: tenants[0].contracts[0].auto_renwe: unknown key (check the spelling)"
+    ]
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
@@ -119,7 +121,9 @@ def test_yaml_syntax_error_names_line(tmp_path: Path) -> None:
 def test_contract_in_foreign_currency_needs_a_rate(tmp_path: Path) -> None:
     text = GOOD.replace("exchange_rates: {USD: 0.92}", "exchange_rates: {}")
     found = issues(tmp_path, text)
-    assert len(found) == 1 and "add exchange_rates.USD" in found[0] and found[0].startswith("line 5: tenants[0]")
+    assert (
+        len(found) == 1 and "add exchange_rates.USD" in found[0] and found[0].startswith("line 5: tenants[0]")
+    )
 
 
 def test_duplicate_keys_are_errors(tmp_path: Path) -> None:
