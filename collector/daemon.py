@@ -5,10 +5,11 @@
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import threading
 from collections import defaultdict
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from wsgiref.simple_server import WSGIServer
 
@@ -32,11 +33,28 @@ log = logging.getLogger("saaswatch.daemon")
 ANALYSIS_INTERVAL = timedelta(hours=1)
 
 
+WEEKDAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def cron_weekdays(field: str) -> str:
+    """Crontab weekday numbers (0 or 7 = Sunday) as names: APScheduler 3 counts 0 as Monday."""
+    return re.sub(r"(?<![/\d])[0-7](?!\d)", lambda m: WEEKDAY_NAMES[int(m.group())], field)
+
+
 def trigger_for(connector: ConnectorConfig) -> IntervalTrigger | CronTrigger:
     schedule = connector.schedule
     jitter = int(schedule.jitter.total_seconds()) or None
     if schedule.cron is not None:
-        return CronTrigger.from_crontab(schedule.cron, timezone=UTC, jitter=jitter)
+        minute, hour, day, month, weekday = schedule.cron.split()
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=cron_weekdays(weekday),
+            timezone=UTC,
+            jitter=jitter,
+        )
     return IntervalTrigger(
         seconds=int(schedule.effective_interval.total_seconds()), timezone=UTC, jitter=jitter
     )
@@ -69,7 +87,11 @@ class Daemon:
         )
         self.http = server
         log.info("serving metrics on http://%s/metrics", self.config.metrics.listen)
-        now = utcnow()
+        self.schedule_jobs(utcnow())
+        self.scheduler.start()
+
+    def schedule_jobs(self, now: datetime) -> None:
+        """One sync job per enabled (tenant, connector), one analysis job per tenant."""
         for tenant in self.config.tenants:
             for connector in tenant.connectors:
                 if not connector.enabled:
@@ -90,7 +112,6 @@ class Daemon:
                 name=f"analyze {tenant.id}",
                 next_run_time=now,
             )
-        self.scheduler.start()
 
     def sync_job(self, tenant_id: str, source: str) -> None:
         if self.stop.is_set():

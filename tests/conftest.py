@@ -67,3 +67,16 @@ def store(store_url: str) -> Iterator[Store]:
     store.migrate()
     yield store
     store.dispose()
+
+
+@pytest.fixture
+def scripted_connector(monkeypatch: pytest.MonkeyPatch) -> Iterator[type]:
+    """Registers the scripted test connector (tests/fakes.py) under the id ``scripted``."""
+    from fakes import ScriptedConnector
+
+    from collector import registry
+
+    monkeypatch.setitem(registry.BUILTIN, "scripted", "fakes:ScriptedConnector")
+    ScriptedConnector.scripts.clear()
+    yield ScriptedConnector
+    ScriptedConnector.scripts.clear()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,7 +13,6 @@ from fakes import ScriptedConnector, ScriptedSettings
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector import registry
 from collector.analysis import run_analyzers
 from collector.config import Config, ConnectorConfig, Contract, TenantConfig
 from collector.exporter import StoreCollector
@@ -27,11 +25,7 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
 
 
-@pytest.fixture(autouse=True)
-def _register_scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(registry.BUILTIN, "scripted", "fakes:ScriptedConnector")
-    yield
-    ScriptedConnector.scripts.clear()
+pytestmark = pytest.mark.usefixtures("scripted_connector")
 
 
 def populated(store: Store) -> Config:

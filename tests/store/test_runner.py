@@ -10,7 +10,6 @@ import pytest
 from fakes import ScriptedConnector, ScriptedSettings
 from sqlalchemy import func, select
 
-from collector import registry
 from collector.config import Config, ConnectorConfig, TenantConfig
 from collector.connector import SyncContext
 from collector.health import source_health
@@ -33,12 +32,7 @@ from collector.tenants import apply_tenant_config
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _register_scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(registry.BUILTIN, "scripted", "fakes:ScriptedConnector")
-    ScriptedConnector.scripts.clear()
-    yield
-    ScriptedConnector.scripts.clear()
+pytestmark = pytest.mark.usefixtures("scripted_connector")
 
 
 def setup(store: Store, script: str) -> tuple[SyncRunner, TenantConfig, ConnectorConfig]:

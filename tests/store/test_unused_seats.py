@@ -12,7 +12,6 @@ from fakes import ScriptedConnector, ScriptedSettings
 from sqlalchemy import select
 
 from analyzers.unused_seats import UnusedSeatsSettings
-from collector import registry
 from collector.analysis import run_analyzers
 from collector.config import Config, ConnectorConfig, Contract, TenantConfig
 from collector.models import Finding
@@ -33,12 +32,7 @@ AS_OF = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _register_scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setitem(registry.BUILTIN, "scripted", "fakes:ScriptedConnector")
-    ScriptedConnector.scripts.clear()
-    yield
-    ScriptedConnector.scripts.clear()
+pytestmark = pytest.mark.usefixtures("scripted_connector")
 
 
 def days_ago(n: int) -> datetime:
