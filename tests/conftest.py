@@ -80,3 +80,17 @@ def scripted_connector(monkeypatch: pytest.MonkeyPatch) -> Iterator[type]:
     ScriptedConnector.scripts.clear()
     yield ScriptedConnector
     ScriptedConnector.scripts.clear()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """CLI tests call configure_logging, which sets levels and a root handler; undo it for the next test."""
+    import logging
+
+    loggers = [logging.getLogger(name) for name in ("saaswatch", "httpx")]
+    levels = [logger.level for logger in loggers]
+    root_handlers = list(logging.getLogger().handlers)
+    yield
+    for logger, level in zip(loggers, levels, strict=True):
+        logger.setLevel(level)
+    logging.getLogger().handlers[:] = root_handlers
