@@ -300,7 +300,7 @@ class _PoolContext:
         self.pool_evidence: dict[str, Any] = {
             "app": pool.app_id,
             "sku": pool.sku,
-            "monthly_price_per_seat": str(self.seat_price) if self.seat_price is not None else None,
+            "monthly_price_per_seat": _money(self.seat_price),
             "currency": tenant.currency,
         }
         if price_note:
@@ -366,7 +366,7 @@ def _unassigned(pool: EffectivePool, app_name: str, tenant: TenantView) -> Findi
         "seats_purchased": pool.seats_purchased,
         "seats_assigned": pool.seats_assigned,
         "unassigned": count,
-        "monthly_price_per_seat": str(price) if price is not None else None,
+        "monthly_price_per_seat": _money(price),
         "currency": tenant.currency,
         "reported_by": list(pool.sources),
     }
@@ -388,6 +388,10 @@ def _unassigned(pool: EffectivePool, app_name: str, tenant: TenantView) -> Findi
         app_id=pool.app_id,
         sku=pool.sku,
     )
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else str(amount.quantize(CENT, ROUND_HALF_UP))
 
 
 def _reclaim_note(term_end: date, notice_days: int | None) -> str:

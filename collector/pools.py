@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from collector.models import LicensePool, Seat
+from collector.models import Account, LicensePool, Seat
 from collector.tenants import CONTRACT_SOURCE
 
 T = TypeVar("T")
@@ -85,14 +85,20 @@ def effective_pools(session: Session, tenant_id: str) -> list[EffectivePool]:
     grouped: dict[tuple[str, str], list[LicensePool]] = defaultdict(list)
     for row in rows:
         grouped[(row.app_id, row.sku.casefold())].append(row)
-    seat_counts: dict[tuple[str, str], int] = defaultdict(int)
+    # A holder is a person (or, without one, an account): two sources reporting the same person's
+    # seat (an export and later the API) are one assigned seat, not two.
+    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
+    seat_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
     stmt = (
-        select(Seat.app_id, Seat.sku, func.count(func.distinct(Seat.account_id)))
+        select(Seat.app_id, Seat.sku, Seat.source, func.coalesce(Account.person_id, -Account.id))
+        .join(Account, Seat.account_id == Account.id)
         .where(Seat.tenant_id == tenant_id)
-        .group_by(Seat.app_id, Seat.sku)
+        .distinct()
     )
-    for app_id, sku, count in session.execute(stmt):
-        seat_counts[(app_id, sku.casefold())] += count
+    for app_id, sku, source, holder in session.execute(stmt):
+        holders[(app_id, sku.casefold())].add(holder)
+        seat_sources[(app_id, sku.casefold())].add(source)
+    seat_counts = {key: len(members) for key, members in holders.items()}
     pools = []
     for key in sorted(set(grouped) | set(seat_counts)):
         members = grouped.get(key, [])
@@ -116,7 +122,7 @@ def effective_pools(session: Session, tenant_id: str) -> list[EffectivePool]:
                 term_end=_first([p.term_end for p in by_money]),
                 auto_renew=_first([p.auto_renew for p in by_money]),
                 notice_days=_first([p.notice_days for p in by_money]),
-                sources=tuple(sorted({p.source for p in members})),
+                sources=tuple(sorted({p.source for p in members} | seat_sources.get(key, set()))),
             )
         )
     return pools

@@ -180,3 +180,26 @@ def test_findings_resolve_and_reopen_across_runs(store: Store) -> None:
     reopened = sync_and_analyze(store, later, seat("old@x.io", "slack", "Business+", days_ago(1)))
     (again,) = reopened.values()
     assert again.state == "open" and again.first_seen_at == first_seen
+
+
+def test_a_seat_reported_by_two_sources_counts_once(store: Store) -> None:
+    from collector.pools import effective_pools
+
+    export = ConnectorConfig(id="scripted", name="exports", settings=ScriptedSettings(script="a"))
+    api = ConnectorConfig(id="scripted", name="api", settings=ScriptedSettings(script="b"))
+    tenant = tenant_with(seats=3).model_copy(update={"connectors": [export, api]})
+    ScriptedConnector.scripts["a"] = lambda ctx: iter([*seat("a@x.io", "slack", "Business+", days_ago(1))])
+    ScriptedConnector.scripts["b"] = lambda ctx: iter(
+        [
+            *seat("a@x.io", "slack", "Business+", days_ago(2)),
+            *seat("b@x.io", "slack", "Business+", days_ago(3)),
+        ]
+    )
+    apply_tenant_config(store, tenant)
+    runner = SyncRunner(store, Config(tenants=[tenant], base_dir=Path(".")), clock=lambda: NOW)
+    for connector in tenant.connectors:
+        runner.run(tenant, connector)
+    with store.sessions() as session:
+        (pool,) = effective_pools(session, "acme")
+    assert (pool.seats_purchased, pool.seats_assigned, pool.unassigned) == (3, 2, 1)
+    assert pool.sources == ("api", "contract", "exports")
