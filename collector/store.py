@@ -103,7 +103,9 @@ def upsert(
     if insert is None:
         raise NotImplementedError(f"upsert is not implemented for {dialect}")
     unique = list({tuple(row[k] for k in key): row for row in rows}.values())
-    stmt: Any = insert(table).values(unique)  # the dialect's Insert, with ON CONFLICT support
+    # executemany form: compiled once and cached, sent in batches (SQLAlchemy "insertmanyvalues");
+    # a multi-row VALUES clause would be compiled anew for every page.
+    stmt: Any = insert(table)  # the dialect's Insert, with ON CONFLICT support
     columns = update if update is not None else [c for c in unique[0] if c not in key]
     set_: dict[str, Any] = {c: stmt.excluded[c] for c in columns}
     if merge is not None:
@@ -112,7 +114,7 @@ def upsert(
         stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
-    session.execute(stmt)
+    session.execute(stmt, unique)
 
 
 __all__ = ["Base", "Store", "current_revision", "make_engine", "migrate", "upsert"]
