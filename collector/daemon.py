@@ -80,6 +80,9 @@ class Daemon:
 
     def start(self) -> None:
         self.store.migrate()
+        interrupted = self.runner.close_interrupted_runs()
+        if interrupted:
+            log.warning("%d sync run(s) were interrupted by a previous stop; marked aborted", interrupted)
         for tenant in self.config.tenants:
             apply_tenant_config(self.store, tenant)
         server, _thread = start_http_server(

@@ -146,6 +146,22 @@ class SyncRunner:
         )
         return result
 
+    def close_interrupted_runs(self) -> int:
+        """Mark runs left ``running`` by a process that died (kill -9, power loss) as ``aborted``.
+
+        Their committed pages are consistent (one transaction each) and the next run resumes from the
+        last cursor; only the run record needs closing. Call it before any sync of this process starts.
+        """
+        with self.store.transaction() as session:
+            result = session.execute(
+                update(SyncRun)
+                .where(SyncRun.status == "running")
+                .values(
+                    status="aborted", finished_at=self.clock(), error="the process stopped during this run"
+                )
+            )
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     def _problem(self, result: RunResult, problem: RowProblem) -> None:
         result.problems.append(problem)
         if len(result.problems) <= MAX_LOGGED_PROBLEMS:

@@ -178,3 +178,15 @@ def test_person_fields_from_one_source_are_not_erased_by_another(store: Store) -
     with store.sessions() as session:
         person = session.scalars(select(Person)).one()
     assert (person.display_name, person.department, person.status) == ("Ann", "Finance", "suspended")
+
+
+def test_runs_left_running_by_a_dead_process_are_closed_as_aborted(store: Store) -> None:
+    runner, tenant, _connector = setup(store, "s")
+    with store.transaction() as session:
+        session.add(SyncRun(tenant_id="acme", connector="hr", started_at=NOW, status="running", problems=[]))
+    assert runner.close_interrupted_runs() == 1
+    with store.sessions() as session:
+        run = session.scalars(select(SyncRun)).one()
+    assert (run.status, run.error) == ("aborted", "the process stopped during this run")
+    with store.sessions() as session:
+        assert source_health(session, tenant, NOW)["hr"].reason == "has never synced successfully"
