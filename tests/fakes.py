@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
+from pydantic import SecretStr
+
 from collector.connector import Connector, ConnectorSettings, SyncContext
 from collector.records import DataKind, Record
 
@@ -13,6 +15,7 @@ Script = Callable[[SyncContext], Iterator[Record]]
 
 class ScriptedSettings(ConnectorSettings):
     script: str = "default"
+    token: SecretStr | None = None
 
 
 class ScriptedConnector(Connector):

@@ -190,3 +190,35 @@ def test_runs_left_running_by_a_dead_process_are_closed_as_aborted(store: Store)
     assert (run.status, run.error) == ("aborted", "the process stopped during this run")
     with store.sessions() as session:
         assert source_health(session, tenant, NOW)["hr"].reason == "has never synced successfully"
+
+
+def test_a_secret_in_a_failure_never_reaches_the_run_record_or_the_log(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pydantic import SecretStr
+
+    from collector.logs import configure_logging
+
+    secret = "s3cr3t-token-value-42"
+    connector = ConnectorConfig(
+        id="scripted", name="hr", settings=ScriptedSettings(script="leak", token=SecretStr(secret))
+    )
+    tenant = TenantConfig(id="acme", name="Acme", connectors=[connector])
+    apply_tenant_config(store, tenant)
+
+    def leaky(ctx: SyncContext) -> Iterator[Record]:
+        raise PermissionError(f"HTTP 401: credential {secret} was refused")
+        yield  # pragma: no cover
+
+    ScriptedConnector.scripts["leak"] = leaky
+    configure_logging("INFO")
+    result = SyncRunner(store, Config(tenants=[tenant], base_dir=Path(".")), clock=lambda: NOW).run(
+        tenant, connector
+    )
+    assert result.status == "failed" and "401" in (result.error or "")
+    with store.sessions() as session:
+        stored = session.scalars(select(SyncRun)).one().error or ""
+    assert secret not in stored and "***" in stored
+    logged = capsys.readouterr().err  # what the daemon's log handler wrote
+    assert "sync failed" in logged and "401" in logged
+    assert secret not in logged
