@@ -7,6 +7,7 @@ their plugins declare. Secrets come from ``${ENV_VAR}`` or from a ``<field>_file
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from datetime import date, timedelta
@@ -27,6 +28,7 @@ from pydantic import (
 
 from analyzers.base import AnalyzerSettings
 from analyzers.registry import analyzer_ids, get_analyzer
+from collector.catalog import Catalog, CatalogError, builtin_catalog, load_catalog
 from collector.connector import ConnectorSettings
 from collector.records import BillingPeriod, Commitment
 from collector.registry import UnknownConnector, get_connector
@@ -128,6 +130,8 @@ class AppMeta(Strict):
     vendor: str | None = None
     owner: str | None = None
     sanctioned: bool | None = None
+    # Other names this app shows up under in this tenant (an SSO label, an invoice line).
+    aliases: list[str] = []
 
 
 class TenantConfig(Strict):
@@ -182,6 +186,8 @@ class Config(Strict):
     database_url: str = DEFAULT_DATABASE_URL
     metrics: MetricsConfig = MetricsConfig()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Your own vendor-catalog files: new entries, or overrides of built-in ones by id.
+    catalog_files: list[Path] = []
     tenants: list[TenantConfig] = Field(min_length=1)
     base_dir: Path = Path(".")  # the config file's folder; set by load_config, not by the file
 
@@ -193,11 +199,26 @@ class Config(Strict):
             raise ValueError(f"tenant ids must be unique: {duplicates}")
         return self
 
+    def catalog(self) -> Catalog:
+        """The built-in vendor catalog with the user's ``catalog_files`` applied."""
+        files = tuple(p if p.is_absolute() else self.base_dir / p for p in self.catalog_files)
+        return _catalog(files)
+
+    def catalog_for(self, tenant: TenantConfig) -> Catalog:
+        """The catalog as ``tenant`` sees it: its own app aliases win over built-in ones."""
+        aliases = {app_id: meta.aliases for app_id, meta in tenant.apps.items() if meta.aliases}
+        return self.catalog().with_aliases(aliases) if aliases else self.catalog()
+
     def tenant(self, tenant_id: str) -> TenantConfig:
         for tenant in self.tenants:
             if tenant.id == tenant_id:
                 return tenant
         raise KeyError(f"no tenant {tenant_id!r} in the config; known: {[t.id for t in self.tenants]}")
+
+
+@functools.cache
+def _catalog(files: tuple[Path, ...]) -> Catalog:
+    return load_catalog(files) if files else builtin_catalog()
 
 
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
@@ -230,6 +251,11 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
     except ValidationError as exc:
         issues.extend(_issues_from(exc, (), loaded))
         config = None
+    if config is not None:
+        try:
+            config.catalog()
+        except CatalogError as exc:
+            issues.append(ConfigIssue("catalog_files", loaded.line_of(("catalog_files",)), str(exc)))
     if issues or config is None:
         issues.sort(key=lambda issue: (issue.line or 0, issue.path))
         raise ConfigError(str(path), issues)

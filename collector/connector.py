@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from collector.catalog import Catalog, builtin_catalog
 from collector.records import DataKind, Record
 from collector.timeutil import utcnow
 
@@ -39,6 +40,9 @@ class SyncContext:
     clock: Callable[[], datetime] = utcnow
     stop: threading.Event = field(default_factory=threading.Event)
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("saaswatch.connector"))
+    # The vendor catalog with this tenant's aliases: turns SSO labels, OAuth client names and
+    # merchant strings into app ids (``catalog.app_id_for(label)``).
+    catalog: Catalog = field(default_factory=builtin_catalog)
 
     def cursor(self, stream: str) -> dict[str, Any] | None:
         """The cursor saved by the last committed checkpoint of ``stream``, if any."""

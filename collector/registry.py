@@ -12,7 +12,16 @@ from importlib.metadata import entry_points
 from collector.connector import Connector
 
 BUILTIN: dict[str, str] = {
+    "atlassian": "connectors.atlassian:AtlassianConnector",
     "csv_import": "connectors.csv_import:CsvImportConnector",
+    "github": "connectors.github:GitHubConnector",
+    "google_workspace": "connectors.google_workspace:GoogleWorkspaceConnector",
+    "microsoft365": "connectors.microsoft365:Microsoft365Connector",
+    "okta": "connectors.okta:OktaConnector",
+    "salesforce": "connectors.salesforce:SalesforceConnector",
+    "slack": "connectors.slack:SlackConnector",
+    "stripe": "connectors.stripe:StripeConnector",
+    "zoom": "connectors.zoom:ZoomConnector",
 }
 
 ENTRY_POINT_GROUP = "saaswatch.connectors"

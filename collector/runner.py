@@ -95,6 +95,7 @@ class SyncRunner:
             clock=self.clock,
             stop=self.stop,
             log=logging.getLogger(f"saaswatch.connector.{connector_cfg.id}"),
+            catalog=self.config.catalog_for(tenant),
         )
         log.info("sync started", extra={"tenant": tenant.id, "connector": source, "run_id": run_id})
         buffer: list[Record] = []

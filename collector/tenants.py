@@ -29,7 +29,7 @@ def apply_tenant_config(store: Store, tenant: TenantConfig) -> None:
             meta = tenant.apps.get(app_id)
             row = {"tenant_id": tenant.id, "id": app_id, "name": (meta.name if meta else None) or app_id}
             if meta:
-                row |= meta.model_dump(exclude={"name"})
+                row |= meta.model_dump(exclude={"name", "aliases"})
             elif app_id in known:
                 continue  # keep whatever name a connector or the catalog gave it
             rows.append(row)
