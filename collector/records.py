@@ -22,6 +22,7 @@ class DataKind(enum.StrEnum):
     ACTIVITY = "activity"
     SPEND = "spend"
     GRANTS = "grants"
+    BILLING = "billing"  # what an MSP bills its client (e.g. Stripe subscriptions), for reconciliation
 
 
 class IdpStatus(enum.StrEnum):
@@ -39,6 +40,7 @@ class ActivitySource(enum.StrEnum):
     IDP_SIGNIN = "idp_signin"  # a sign-in to the IdP itself (Okta lastLogin, Entra signInActivity)
     APP_LOGIN = "app_login"  # the app's own last-login / last-activity field
     EXPORT = "export"  # a CSV export someone downloaded from an admin console
+    REPORT = "report"  # a vendor usage report (e.g. M365 active-user detail): lags by days, lower trust
 
 
 class BillingPeriod(enum.StrEnum):
@@ -78,6 +80,9 @@ class AccountRecord:
     is_admin: bool | None = None
     mfa_enabled: bool | None = None
     created_at: datetime | None = None
+    # user | guest | bot | service (an API-only or integration identity, never an active human);
+    # None when the source cannot tell.
+    kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,8 @@ class SeatRecord:
     sku: str
     account_external_id: str
     assigned_at: datetime | None = None
+    # The vendor has the seat scheduled to go away on this date (GitHub pending_cancellation_date).
+    pending_cancellation_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +129,9 @@ class ActivityRecord:
     source_kind: ActivitySource
     # When the source's data was true: an export's date, or None for "now" (a live API read).
     observed_at: datetime | None = None
+    # A part of the app the activity was in, when the source breaks it down (M365 "exchange",
+    # "teams"); "" for the app as a whole. Rightsizing reads it; last seen takes the latest of all.
+    feature: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +153,23 @@ class OAuthGrantRecord:
     app_name: str
     scopes: tuple[str, ...] = ()
     granted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BilledItemRecord:
+    """A line an MSP bills its client for (a Stripe subscription item), mapped to an app and SKU so
+    seats billed can be reconciled against seats purchased, assigned and active."""
+
+    external_id: str  # e.g. the subscription item id
+    app_id: str
+    sku: str
+    quantity: int
+    unit_price: Decimal | None
+    currency: str
+    billing_period: BillingPeriod | None
+    status: str  # the vendor's subscription status: active, trialing, past_due, canceled, ...
+    customer_id: str | None = None
+    current_period_end: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +198,7 @@ Record = (
     | ActivityRecord
     | SpendRecord
     | OAuthGrantRecord
+    | BilledItemRecord
     | RowProblem
     | Checkpoint
 )
