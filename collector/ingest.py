@@ -15,10 +15,21 @@ from typing import Any
 from sqlalchemy import Table, case, select, tuple_
 from sqlalchemy.orm import Session
 
-from collector.models import Account, Activity, App, LicensePool, OAuthGrant, Person, Seat, SpendLine
+from collector.models import (
+    Account,
+    Activity,
+    App,
+    BilledItem,
+    LicensePool,
+    OAuthGrant,
+    Person,
+    Seat,
+    SpendLine,
+)
 from collector.records import (
     AccountRecord,
     ActivityRecord,
+    BilledItemRecord,
     LicensePoolRecord,
     OAuthGrantRecord,
     PersonRecord,
@@ -81,6 +92,7 @@ class PageWriter:
         seats: list[SeatRecord] = by_type[SeatRecord]
         pools: list[LicensePoolRecord] = by_type[LicensePoolRecord]
         spend: list[SpendRecord] = by_type[SpendRecord]
+        billed: list[BilledItemRecord] = by_type[BilledItemRecord]
 
         emails = {normalise_email(p.email) for p in people}
         emails |= {normalise_email(a.email) for a in accounts if a.email}
@@ -90,7 +102,7 @@ class PageWriter:
         person_ids = self._person_ids(emails)
         app_ids = {a.app_id for a in accounts} | {a.app_id for a in activities}
         app_ids |= {s.app_id for s in seats} | {p.app_id for p in pools}
-        app_ids |= {s.app_id for s in spend if s.app_id}
+        app_ids |= {s.app_id for s in spend if s.app_id} | {b.app_id for b in billed}
         self._apps(app_ids)
         self._accounts(accounts, person_ids)
         self._seats(seats)
@@ -98,6 +110,7 @@ class PageWriter:
         self._pools(pools)
         self._spend(spend)
         self._grants(grants, person_ids)
+        self._billed(billed)
         return sum(len(v) for v in by_type.values())
 
     def _people(self, people: list[PersonRecord], emails: set[str]) -> None:
@@ -171,6 +184,7 @@ class PageWriter:
                 "status": a.status,
                 "is_admin": a.is_admin,
                 "mfa_enabled": a.mfa_enabled,
+                "kind": a.kind,
                 "created_at": a.created_at,
                 "seen_run_id": self.run_id,
             }
@@ -222,6 +236,7 @@ class PageWriter:
                 "sku": s.sku,
                 "account_id": ids[(s.app_id, s.account_external_id)],
                 "assigned_at": s.assigned_at,
+                "pending_cancellation_on": s.pending_cancellation_on,
                 "seen_run_id": self.run_id,
             }
             for s in seats
@@ -232,9 +247,9 @@ class PageWriter:
             )
 
     def _activities(self, activities: list[ActivityRecord], person_ids: Mapping[str, int]) -> None:
-        folded: dict[tuple[int, str, str], tuple[datetime | None, datetime]] = {}
+        folded: dict[tuple[int, str, str, str], tuple[datetime | None, datetime]] = {}
         for a in activities:
-            key = (person_ids[normalise_email(a.email)], a.app_id, a.source_kind.value)
+            key = (person_ids[normalise_email(a.email)], a.app_id, a.source_kind.value, a.feature)
             seen, observed = folded.get(key, (None, a.observed_at or self.now))
             folded[key] = (_later(seen, a.last_seen_at), max(observed, a.observed_at or self.now))
         rows = [
@@ -244,11 +259,12 @@ class PageWriter:
                 "app_id": app,
                 "source": self.source,
                 "source_kind": kind,
+                "feature": feature,
                 "last_seen_at": seen,
                 "observed_at": observed,
                 "seen_run_id": self.run_id,
             }
-            for (pid, app, kind), (seen, observed) in folded.items()
+            for (pid, app, kind, feature), (seen, observed) in folded.items()
         ]
         activity = table(Activity)
         for part in chunks(rows):
@@ -256,7 +272,7 @@ class PageWriter:
                 self.session,
                 activity,
                 part,
-                key=("tenant_id", "person_id", "app_id", "source", "source_kind"),
+                key=("tenant_id", "person_id", "app_id", "source", "source_kind", "feature"),
                 update=("seen_run_id",),
                 merge=lambda ex: {
                     "last_seen_at": later_of(activity.c.last_seen_at, ex.last_seen_at),
@@ -326,3 +342,25 @@ class PageWriter:
             upsert(
                 self.session, table(OAuthGrant), part, key=("tenant_id", "source", "person_id", "client_id")
             )
+
+    def _billed(self, billed: list[BilledItemRecord]) -> None:
+        rows = [
+            {
+                "tenant_id": self.tenant_id,
+                "source": self.source,
+                "external_id": b.external_id,
+                "app_id": b.app_id,
+                "sku": b.sku,
+                "quantity": b.quantity,
+                "unit_price": b.unit_price,
+                "currency": b.currency.upper(),
+                "billing_period": b.billing_period.value if b.billing_period else None,
+                "status": b.status,
+                "customer_id": b.customer_id,
+                "current_period_end": b.current_period_end,
+                "seen_run_id": self.run_id,
+            }
+            for b in billed
+        ]
+        for part in chunks(rows):
+            upsert(self.session, table(BilledItem), part, key=("tenant_id", "source", "external_id"))

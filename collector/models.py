@@ -91,6 +91,7 @@ class Account(Base):
     status: Mapped[str] = mapped_column(String(32))
     is_admin: Mapped[bool | None] = mapped_column(Boolean)
     mfa_enabled: Mapped[bool | None] = mapped_column(Boolean)
+    kind: Mapped[str | None] = mapped_column(String(16))  # user | guest | bot | service | None
     created_at: Mapped[datetime | None]
     seen_run_id: Mapped[int] = mapped_column(Integer)
 
@@ -126,6 +127,7 @@ class Seat(Base):
     sku: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     assigned_at: Mapped[datetime | None]
+    pending_cancellation_on: Mapped[date | None] = mapped_column(Date)
     seen_run_id: Mapped[int] = mapped_column(Integer)
 
 
@@ -133,13 +135,18 @@ class Activity(Base):
     """The fused last seen: one row per (person, app, source); events are folded in, never stored."""
 
     __tablename__ = "activity"
-    __table_args__ = (UniqueConstraint("tenant_id", "person_id", "app_id", "source", "source_kind"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "person_id", "app_id", "source", "source_kind", "feature"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     app_id: Mapped[str] = mapped_column(String(64))
     source: Mapped[str] = mapped_column(String(64))
     source_kind: Mapped[str] = mapped_column(String(32))
+    # A part of the app ("exchange", "teams"); "" for the app as a whole. Not NULL, so it can be
+    # part of the unique key on every database.
+    feature: Mapped[str] = mapped_column(String(64), default="", server_default="")
     last_seen_at: Mapped[datetime | None]  # None: the source says "never"
     observed_at: Mapped[datetime]  # when this source last reported on this person
     seen_run_id: Mapped[int] = mapped_column(Integer)
@@ -159,6 +166,27 @@ class SpendLine(Base):
     app_id: Mapped[str | None] = mapped_column(String(64))
     description: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(16))
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
+class BilledItem(Base):
+    """What an MSP bills its client per app/SKU (e.g. a Stripe subscription item)."""
+
+    __tablename__ = "billed_item"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "external_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(200))
+    app_id: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    billing_period: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(32))
+    customer_id: Mapped[str | None] = mapped_column(String(200))
+    current_period_end: Mapped[datetime | None]
     seen_run_id: Mapped[int] = mapped_column(Integer)
 
 

@@ -21,7 +21,17 @@ from sqlalchemy import delete, select, update
 from collector.config import Config, ConnectorConfig, TenantConfig
 from collector.connector import Connector, SyncContext
 from collector.ingest import PageWriter, table
-from collector.models import Account, Activity, LicensePool, OAuthGrant, Seat, SpendLine, SyncRun, SyncState
+from collector.models import (
+    Account,
+    Activity,
+    BilledItem,
+    LicensePool,
+    OAuthGrant,
+    Seat,
+    SpendLine,
+    SyncRun,
+    SyncState,
+)
 from collector.records import Checkpoint, DataKind, Record, RowProblem
 from collector.redaction import redactor_for
 from collector.registry import get_connector
@@ -42,6 +52,7 @@ SNAPSHOT_TABLES: list[tuple[DataKind, Any]] = [
     (DataKind.ACTIVITY, Activity),
     (DataKind.SPEND, SpendLine),
     (DataKind.GRANTS, OAuthGrant),
+    (DataKind.BILLING, BilledItem),
 ]
 
 
