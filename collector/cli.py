@@ -124,7 +124,7 @@ def sync(obj: Context, once: bool, tenant_id: str | None, source: str | None, no
     failed = False
     ran = 0
     for tenant in tenants:
-        apply_tenant_config(store, tenant)
+        apply_tenant_config(store, tenant, config.catalog_for(tenant))
         chosen = [c for c in tenant.connectors if c.enabled and source in (None, c.source, c.id)]
         for connector in chosen:
             ran += 1

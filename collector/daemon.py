@@ -84,7 +84,7 @@ class Daemon:
         if interrupted:
             log.warning("%d sync run(s) were interrupted by a previous stop; marked aborted", interrupted)
         for tenant in self.config.tenants:
-            apply_tenant_config(self.store, tenant)
+            apply_tenant_config(self.store, tenant, self.config.catalog_for(tenant))
         server, _thread = start_http_server(
             self.config.metrics.port, addr=self.config.metrics.host, registry=self.registry
         )
@@ -121,7 +121,7 @@ class Daemon:
             return
         tenant = self.config.tenant(tenant_id)
         connector = next(c for c in tenant.connectors if c.source == source)
-        apply_tenant_config(self.store, tenant)
+        apply_tenant_config(self.store, tenant, self.config.catalog_for(tenant))
         self.runner.run(tenant, connector)
         if not self.stop.is_set():
             self.analyze(tenant_id)

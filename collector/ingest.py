@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Table, case, select, tuple_
 from sqlalchemy.orm import Session
 
+from collector.catalog import Catalog
 from collector.models import (
     Account,
     Activity,
@@ -73,8 +74,17 @@ def _later(a: datetime | None, b: datetime | None) -> datetime | None:
 class PageWriter:
     """Writes records for one (tenant, source, run)."""
 
-    def __init__(self, session: Session, tenant_id: str, source: str, run_id: int, now: datetime) -> None:
+    def __init__(
+        self,
+        session: Session,
+        tenant_id: str,
+        source: str,
+        run_id: int,
+        now: datetime,
+        catalog: Catalog | None = None,
+    ) -> None:
         self.session = session
+        self.catalog = catalog
         self.tenant_id = tenant_id
         self.source = source
         self.run_id = run_id
@@ -168,7 +178,22 @@ class PageWriter:
         return ids
 
     def _apps(self, app_ids: set[str]) -> None:
-        rows = [{"tenant_id": self.tenant_id, "id": a, "name": a} for a in sorted(app_ids)]
+        """Create the apps this page mentions that the store does not know yet, named by the catalog.
+
+        An existing app is left alone: the tenant's config (or an earlier page) already named it.
+        """
+        rows = []
+        for app_id in sorted(app_ids):
+            entry = self.catalog.get(app_id) if self.catalog else None
+            rows.append(
+                {
+                    "tenant_id": self.tenant_id,
+                    "id": app_id,
+                    "name": entry.name if entry else app_id,
+                    "category": (entry.category or None) if entry else None,
+                    "vendor": (entry.vendor or None) if entry else None,
+                }
+            )
         for part in chunks(rows):
             upsert(self.session, table(App), part, key=("tenant_id", "id"), update=())
 

@@ -234,7 +234,8 @@ class SyncRunner:
         if not records and (checkpoint is None or checkpoint.cursor is None):
             return 0
         with self.store.transaction() as session:
-            written = PageWriter(session, tenant_id, source, run_id, self.clock()).write(records)
+            catalog = self.config.catalog_for(self.config.tenant(tenant_id))
+            written = PageWriter(session, tenant_id, source, run_id, self.clock(), catalog).write(records)
             if checkpoint is not None and checkpoint.cursor is not None:
                 upsert(
                     session,

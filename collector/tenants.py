@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import delete, select
 
+from collector.catalog import Catalog
 from collector.config import TenantConfig
 from collector.ingest import table
 from collector.models import App, LicensePool, Tenant
@@ -13,8 +14,11 @@ CONTRACT_SOURCE = "contract"
 CONFIG_RUN_ID = 0  # rows written from the config, not by a sync run
 
 
-def apply_tenant_config(store: Store, tenant: TenantConfig) -> None:
-    """Make the store agree with the config for ``tenant``; contracts removed from it are retired."""
+def apply_tenant_config(store: Store, tenant: TenantConfig, catalog: Catalog | None = None) -> None:
+    """Make the store agree with the config for ``tenant``; contracts removed from it are retired.
+
+    An app's name, category and vendor come from the config, else from the ``catalog``.
+    """
     with store.transaction() as session:
         upsert(
             session,
@@ -27,11 +31,16 @@ def apply_tenant_config(store: Store, tenant: TenantConfig) -> None:
         rows = []
         for app_id in sorted(app_ids):
             meta = tenant.apps.get(app_id)
-            row = {"tenant_id": tenant.id, "id": app_id, "name": (meta.name if meta else None) or app_id}
-            if meta:
-                row |= meta.model_dump(exclude={"name", "aliases"})
-            elif app_id in known:
+            entry = catalog.get(app_id) if catalog else None
+            if meta is None and app_id in known:
                 continue  # keep whatever name a connector or the catalog gave it
+            row: dict[str, object] = {"tenant_id": tenant.id, "id": app_id}
+            if meta:
+                row |= meta.model_dump(exclude={"aliases"})
+            row["name"] = row.get("name") or (entry.name if entry else app_id)
+            if entry:
+                row["category"] = row.get("category") or entry.category or None
+                row["vendor"] = row.get("vendor") or entry.vendor or None
             rows.append(row)
         for row in rows:
             upsert(session, table(App), [row], key=("tenant_id", "id"))
