@@ -167,7 +167,7 @@ class StoreCollector(Collector):
         waste = GaugeMetricFamily(
             "saaswatch_app_monthly_waste",
             "Monthly money wasted per app according to open findings, in the tenant's reporting currency",
-            labels=["tenant", "app", "analyzer", "currency"],
+            labels=["tenant", "app", "analyzer", "reason", "currency"],
         )
         savings = GaugeMetricFamily(
             "saaswatch_realised_monthly_savings",
@@ -183,13 +183,19 @@ class StoreCollector(Collector):
         for tenant_id, analyzer, severity, verdict, count in counts:
             findings.add_metric([tenant_id, analyzer, severity, verdict], count)
         money = session.execute(
-            select(Finding.tenant_id, Finding.app_id, Finding.analyzer, func.sum(Finding.monthly_waste))
+            select(
+                Finding.tenant_id,
+                Finding.app_id,
+                Finding.analyzer,
+                Finding.rule,
+                func.sum(Finding.monthly_waste),
+            )
             .where(Finding.state == "open", Finding.verdict == "fail", Finding.tenant_id.in_(currencies))
-            .group_by(Finding.tenant_id, Finding.app_id, Finding.analyzer)
+            .group_by(Finding.tenant_id, Finding.app_id, Finding.analyzer, Finding.rule)
         )
-        for tenant_id, app_id, analyzer, amount in money:
+        for tenant_id, app_id, analyzer, rule, amount in money:
             waste.add_metric(
-                [tenant_id, app_id or "none", analyzer, currencies[tenant_id]], float(amount or 0)
+                [tenant_id, app_id or "none", analyzer, rule, currencies[tenant_id]], float(amount or 0)
             )
         realised = session.execute(
             select(Finding.tenant_id, Finding.analyzer, func.sum(Finding.monthly_waste))

@@ -89,8 +89,13 @@ def test_scrape_reports_seats_money_and_health(store: Store) -> None:
         values[("saaswatch_app_monthly_spend", (("app", "slack"), ("currency", "USD"), ("tenant", "acme")))]
         == 75.0
     )
-    waste = (("analyzer", "unused_seats"), ("app", "slack"), ("currency", "USD"), ("tenant", "acme"))
-    assert values[("saaswatch_app_monthly_waste", waste)] == 50.0  # 2 inactive + 2 unassigned at 12.50
+
+    def waste(reason: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        labels = (("analyzer", "unused_seats"), ("app", "slack"), ("currency", "USD"))
+        return ("saaswatch_app_monthly_waste", (*labels, ("reason", reason), ("tenant", "acme")))
+
+    assert values[waste("inactive")] == 25.0  # 2 inactive at 12.50
+    assert values[waste("unassigned")] == 25.0  # 2 unassigned at 12.50
     health = (("connector", "exports"), ("tenant", "acme"))
     assert values[("saaswatch_connector_last_success_timestamp_seconds", health)] == NOW.timestamp()
     assert values[("saaswatch_connector_stale", health)] == 0
