@@ -80,11 +80,19 @@ def check_config(obj: Context) -> None:
 @main.command("connectors")
 def connectors() -> None:
     """List the available connectors with their data kinds and required read-only scopes."""
+    broken = 0
     for connector_id in connector_ids():
-        cls = get_connector(connector_id)
+        try:
+            cls = get_connector(connector_id)
+        except Exception as exc:  # a broken plugin must not hide the others
+            broken += 1
+            click.echo(f"{connector_id}: cannot be loaded: {type(exc).__name__}: {exc}")
+            continue
         click.echo(f"{connector_id}: {cls.title}")
         click.echo(f"  data: {', '.join(sorted(k.value for k in cls.data_kinds))}")
         click.echo(f"  scopes: {', '.join(cls.scopes) if cls.scopes else '(none: reads local files)'}")
+    if broken:
+        raise SystemExit(1)
 
 
 @main.command("run")
