@@ -2,14 +2,16 @@
 
 A finding keeps its identity (fingerprint) from run to run: its first-seen time survives, a finding
 no longer produced is resolved (its money is then a realised saving), and one that comes back is
-reopened. Suppressed findings stay suppressed but keep their figures current.
+reopened. A finding matching an unexpired ``mute`` entry of the tenant's config is ``suppressed``:
+kept current but out of the open totals; when the mute expires or is removed it is open again.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, FindingDraft, TenantView, Verdict
 from analyzers.registry import analyzer_ids, get_analyzer
-from collector.config import TenantConfig
+from collector.config import Mute, TenantConfig
 from collector.health import source_health
 from collector.models import Finding
 from collector.store import Store
@@ -71,7 +73,7 @@ def run_analyzers(store: Store, tenant: TenantConfig, now: datetime | None = Non
     for analyzer in build_analyzers(tenant):
         with store.transaction() as session:
             drafts = analyzer.run(session, view)
-            results.append(_persist(session, view, analyzer.id, drafts, now))
+            results.append(_persist(session, view, analyzer.id, drafts, now, tenant.mute))
         log.info(
             "analyzer %s: %d open findings (%d new, %d resolved), %s %s/month",
             analyzer.id,
@@ -85,8 +87,22 @@ def run_analyzers(store: Store, tenant: TenantConfig, now: datetime | None = Non
     return results
 
 
+def _mute_for(mutes: Sequence[Mute], analyzer_id: str, draft: FindingDraft, today: date) -> Mute | None:
+    for mute in mutes:
+        if mute.expires >= today and mute.matches(
+            analyzer_id, draft.rule, draft.app_id, draft.sku, draft.subject
+        ):
+            return mute
+    return None
+
+
 def _persist(
-    session: Session, view: TenantView, analyzer_id: str, drafts: list[FindingDraft], now: datetime
+    session: Session,
+    view: TenantView,
+    analyzer_id: str,
+    drafts: list[FindingDraft],
+    now: datetime,
+    mutes: Sequence[Mute] = (),
 ) -> AnalysisResult:
     tenant_id = view.tenant_id
     query = select(Finding).where(Finding.tenant_id == tenant_id, Finding.analyzer == analyzer_id)
@@ -99,20 +115,26 @@ def _persist(
             raise ValueError(f"analyzer {analyzer_id} produced {fingerprint!r} twice")
         seen.add(fingerprint)
         finding = existing.get(fingerprint)
+        # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
+        mute = _mute_for(mutes, analyzer_id, draft, now.date())
+        state = "suppressed" if mute else "open"
+        evidence = dict(draft.evidence)
+        if mute:
+            evidence["muted"] = {"reason": mute.reason, "expires": mute.expires.isoformat()}
         if finding is None:
             finding = Finding(
                 tenant_id=tenant_id,
                 analyzer=analyzer_id,
                 fingerprint=fingerprint,
                 first_seen_at=now,
-                state="open",
+                state=state,
             )
             session.add(finding)
-            opened += 1
-        elif finding.state == "resolved":
-            finding.state = "open"
+            opened += state == "open"
+        elif finding.state != state:
+            opened += state == "open"
+            finding.state = state
             finding.resolved_at = None
-            opened += 1
         finding.rule = draft.rule
         finding.app_id = draft.app_id
         finding.sku = draft.sku
@@ -122,18 +144,19 @@ def _persist(
         finding.title = draft.title
         finding.monthly_waste = draft.monthly_waste
         finding.currency = view.currency
-        finding.evidence = draft.evidence
+        finding.evidence = evidence
         finding.last_seen_at = now
     resolved = 0
     for fingerprint, finding in existing.items():
-        if fingerprint not in seen and finding.state == "open":
+        if fingerprint not in seen and finding.state in ("open", "suppressed"):
             finding.state = "resolved"
             finding.resolved_at = now
             resolved += 1
-    fails = [d for d in drafts if d.verdict is Verdict.FAIL]
+    open_drafts = [d for d in drafts if not _mute_for(mutes, analyzer_id, d, now.date())]
+    fails = [d for d in open_drafts if d.verdict is Verdict.FAIL]
     return AnalysisResult(
         analyzer=analyzer_id,
-        open=len(drafts),
+        open=len(open_drafts),
         opened=opened,
         resolved=resolved,
         monthly_waste=sum((d.monthly_waste for d in fails), Decimal(0)),

@@ -7,6 +7,7 @@ their plugins declare. Secrets come from ``${ENV_VAR}`` or from a ``<field>_file
 
 from __future__ import annotations
 
+import fnmatch
 import functools
 import os
 import re
@@ -124,6 +125,38 @@ class Contract(Strict):
         return self
 
 
+class Mute(Strict):
+    """An accepted finding: matching findings are kept but ``suppressed`` until ``expires``.
+
+    Every given field must match; ``subject`` may be a shell-style pattern (``svc-*@example.com``).
+    """
+
+    analyzer: str | None = None
+    rule: str | None = None
+    app: str | None = None
+    sku: str | None = None
+    subject: str | None = None
+    reason: str = Field(min_length=3)
+    expires: date  # a mute is a decision to revisit, never forever
+
+    @model_validator(mode="after")
+    def _narrow(self) -> Mute:
+        if not any((self.analyzer, self.rule, self.app, self.sku, self.subject)):
+            raise ValueError("a mute must name at least one of analyzer, rule, app, sku, subject")
+        if self.analyzer is not None and self.analyzer not in analyzer_ids():
+            raise ValueError(f"unknown analyzer {self.analyzer!r}; known: {', '.join(analyzer_ids())}")
+        return self
+
+    def matches(self, analyzer: str, rule: str, app: str | None, sku: str | None, subject: str) -> bool:
+        return (
+            (self.analyzer is None or self.analyzer == analyzer)
+            and (self.rule is None or self.rule == rule)
+            and (self.app is None or self.app == app)
+            and (self.sku is None or (sku is not None and self.sku.casefold() == sku.casefold()))
+            and (self.subject is None or fnmatch.fnmatch(subject.lower(), self.subject.lower()))
+        )
+
+
 class AppMeta(Strict):
     name: str | None = None
     category: str | None = None
@@ -146,6 +179,8 @@ class TenantConfig(Strict):
     connectors: list[ConnectorConfig] = []
     contracts: list[Contract] = []
     policy: dict[str, AnalyzerSettings] = {}
+    # Accepted findings, each with a reason and an expiry date.
+    mute: list[Mute] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> TenantConfig:

@@ -169,6 +169,11 @@ class StoreCollector(Collector):
             "Monthly money wasted per app according to open findings, in the tenant's reporting currency",
             labels=["tenant", "app", "analyzer", "reason", "currency"],
         )
+        suppressed = GaugeMetricFamily(
+            "saaswatch_findings_suppressed",
+            "Findings muted in the config (accepted, with a reason and an expiry), by analyzer",
+            labels=["tenant", "analyzer"],
+        )
         savings = GaugeMetricFamily(
             "saaswatch_realised_monthly_savings",
             "Monthly money of findings resolved since saaswatch first saw them",
@@ -182,6 +187,15 @@ class StoreCollector(Collector):
         )
         for tenant_id, analyzer, severity, verdict, count in counts:
             findings.add_metric([tenant_id, analyzer, severity, verdict], count)
+        muted = session.execute(
+            select(Finding.tenant_id, Finding.analyzer, func.count())
+            .where(Finding.state == "suppressed", Finding.tenant_id.in_(currencies))
+            .group_by(Finding.tenant_id, Finding.analyzer)
+        )
+        muted_counts = {(tenant_id, analyzer): count for tenant_id, analyzer, count in muted}
+        for tenant_id in currencies:
+            for analyzer in analyzer_ids():
+                suppressed.add_metric([tenant_id, analyzer], muted_counts.get((tenant_id, analyzer), 0))
         money = session.execute(
             select(
                 Finding.tenant_id,
@@ -207,6 +221,7 @@ class StoreCollector(Collector):
             for analyzer in analyzer_ids():  # 0 is a fact here: nothing resolved yet
                 savings.add_metric([tenant_id, analyzer, currency], saved.get((tenant_id, analyzer), 0.0))
         yield findings
+        yield suppressed
         yield waste
         yield savings
 

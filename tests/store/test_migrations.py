@@ -19,7 +19,9 @@ def test_migrations_match_the_models(store_url: str) -> None:
     try:
         store.migrate()
         with store.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
         assert diff == []
         assert current_revision(store.engine) == "0002"
     finally:
