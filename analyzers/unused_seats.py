@@ -48,14 +48,24 @@ class AppPolicy(BaseModel):
     inactive_days: int | None = Field(default=None, ge=1)
     never_active_grace_days: int | None = Field(default=None, ge=0)
     exclude: bool = False
+    # SKUs of this app never judged (e.g. free or viral SKUs nobody is assigned on purpose).
+    exclude_skus: list[str] = []
 
 
 class UnusedSeatsSettings(AnalyzerSettings):
     inactive_days: int = Field(default=60, ge=1)
     never_active_grace_days: int = Field(default=14, ge=0)
     apps: dict[str, AppPolicy] = {}
-    # E-mail addresses or shell-style patterns of people whose seats are never flagged.
+    # E-mail addresses or shell-style patterns of people whose seats are never flagged
+    # (named people, shared mailboxes, service accounts that hold a user license).
     exclude_people: list[str] = []
+    # Account kinds that are not people: their seats are never "unused" (bots and API-only
+    # integration users do not sign in; whether they need a paid seat is a separate question).
+    exclude_account_kinds: list[str] = ["bot", "service"]
+
+    def excludes_sku(self, app_id: str, sku: str) -> bool:
+        override = self.apps.get(app_id, AppPolicy())
+        return any(sku.casefold() == s.casefold() for s in override.exclude_skus)
 
     def for_app(self, app_id: str) -> tuple[int, int, bool]:
         override = self.apps.get(app_id, AppPolicy())
@@ -93,6 +103,7 @@ class Holder:
     account_created_at: datetime | None
     person_created_at: datetime | None
     seat_sources: set[str]
+    kind: str | None = None  # the account kind: user, guest, bot, service or unknown
 
     @property
     def label(self) -> str:
@@ -142,11 +153,11 @@ class UnusedSeats(Analyzer):
         for key, pool_holders in sorted(holders.items()):
             pool = pools[key]
             inactive_days, grace_days, excluded = settings.for_app(pool.app_id)
-            if excluded:
+            if excluded or settings.excludes_sku(pool.app_id, pool.sku):
                 continue
             context = _PoolContext(pool, app_names.get(pool.app_id, pool.app_id), tenant)
             for holder in pool_holders:
-                if settings.excludes(holder.email):
+                if settings.excludes(holder.email) or holder.kind in settings.exclude_account_kinds:
                     continue
                 seen = sightings.get((holder.person_id, pool.app_id), []) if holder.person_id else []
                 finding = self._judge(holder, seen, context, inactive_days, grace_days)
@@ -159,7 +170,7 @@ class UnusedSeats(Analyzer):
                 _no_usage_data(pools[key], app_names.get(key[0], key[0]), missing, len(holders[key]))
             )
         for _key, pool in sorted(pools.items()):
-            if settings.for_app(pool.app_id)[2]:
+            if settings.for_app(pool.app_id)[2] or settings.excludes_sku(pool.app_id, pool.sku):
                 continue
             unassigned = _unassigned(pool, app_names.get(pool.app_id, pool.app_id), tenant)
             if unassigned is not None:
@@ -176,6 +187,7 @@ class UnusedSeats(Analyzer):
                 Account.id,
                 Account.email,
                 Account.created_at,
+                Account.kind,
                 Person.id,
                 Person.email,
                 Person.display_name,
@@ -188,15 +200,15 @@ class UnusedSeats(Analyzer):
         )
         merged: dict[tuple[str, str, object], Holder] = {}
         for row in session.execute(stmt):
-            app_id, sku, assigned_at, source, account_id, account_email, account_created = row[:7]
-            person_id, person_email, display_name, idp_status, person_created = row[7:]
+            app_id, sku, assigned_at, source, account_id, account_email, account_created, kind = row[:8]
+            person_id, person_email, display_name, idp_status, person_created = row[8:]
             who: object = person_id if person_id is not None else ("account", account_id)
             key = (app_id, sku.casefold(), who)
             holder = merged.get(key)
             if holder is None:
                 merged[key] = Holder(
                     app_id, sku, person_id, person_email or account_email, display_name, idp_status,
-                    assigned_at, account_created, person_created, {source},
+                    assigned_at, account_created, person_created, {source}, kind,
                 )  # fmt: skip
                 continue
             holder.seat_sources.add(source)
@@ -307,12 +319,24 @@ class _PoolContext:
             self.pool_evidence["price_note"] = price_note
         if pool.commitment == "annual" and pool.term_end:
             self.pool_evidence["reclaimable"] = _reclaim_note(pool.term_end, pool.notice_days)
+        self.pool_evidence["saving_from"] = _saving_from(pool, tenant)
+
+    def action(self, holder: Holder) -> str:
+        pool = self.pool
+        if pool.commitment == "annual" and pool.term_end:
+            return (
+                f"Reclaim {holder.label}'s {self.app_label} seat and lower the seat count at the renewal "
+                f"on {pool.term_end.isoformat()}; until then the seat can go to a new joiner."
+            )
+        return f"Remove {holder.label}'s {self.app_label} seat: the saving starts with the next bill."
 
     def draft(
         self, rule: str, holder: Holder, verdict: Verdict, title: str, evidence: dict[str, Any]
     ) -> FindingDraft:
         money = self.seat_price if verdict is Verdict.FAIL and self.seat_price is not None else Decimal(0)
         money = money.quantize(CENT, ROUND_HALF_UP)
+        if verdict is Verdict.FAIL:
+            evidence = {**evidence, "action": self.action(holder)}
         return FindingDraft(
             rule=rule,
             subject=holder.email or f"account:{holder.label}",
@@ -376,6 +400,12 @@ def _unassigned(pool: EffectivePool, app_name: str, tenant: TenantView) -> Findi
         evidence["stale_sources"] = {s: tenant.stale_sources[s] for s in stale}
     if pool.commitment == "annual" and pool.term_end:
         evidence["reclaimable"] = _reclaim_note(pool.term_end, pool.notice_days)
+    evidence["saving_from"] = _saving_from(pool, tenant)
+    evidence["action"] = (
+        f"Lower the {pool.sku} seat count by {count} at the renewal on {pool.term_end.isoformat()}."
+        if pool.commitment == "annual" and pool.term_end
+        else f"Lower the {pool.sku} seat count by {count}: the saving starts with the next bill."
+    )
     return FindingDraft(
         rule="unassigned",
         subject=f"{pool.app_id}/{pool.sku}",
@@ -392,6 +422,13 @@ def _unassigned(pool: EffectivePool, app_name: str, tenant: TenantView) -> Findi
 
 def _money(amount: Decimal | None) -> str | None:
     return None if amount is None else str(amount.quantize(CENT, ROUND_HALF_UP))
+
+
+def _saving_from(pool: EffectivePool, tenant: TenantView) -> str:
+    """When removing a seat starts saving money: now for monthly seats, at renewal for annual ones."""
+    if pool.commitment == "annual" and pool.term_end and pool.term_end >= tenant.now.date():
+        return pool.term_end.isoformat()
+    return tenant.now.date().isoformat()
 
 
 def _reclaim_note(term_end: date, notice_days: int | None) -> str:

@@ -203,3 +203,31 @@ def test_a_seat_reported_by_two_sources_counts_once(store: Store) -> None:
         (pool,) = effective_pools(session, "acme")
     assert (pool.seats_purchased, pool.seats_assigned, pool.unassigned) == (3, 2, 1)
     assert pool.sources == ("api", "contract", "exports")
+
+
+def test_bots_service_accounts_and_excluded_skus_are_never_unused(store: Store) -> None:
+    records: list[Record] = [
+        AccountRecord(app_id="slack", external_id="bot", email="deploybot@x.io", kind="bot"),
+        SeatRecord(app_id="slack", sku="Business+", account_external_id="bot", assigned_at=days_ago(300)),
+        ActivityRecord(
+            email="deploybot@x.io", app_id="slack", last_seen_at=None, source_kind=ActivitySource.EXPORT
+        ),
+        *seat("old@x.io", "slack", "Business+", days_ago(90)),
+        *seat("trial@x.io", "slack", "Free trial", days_ago(90)),
+    ]
+    policy = UnusedSeatsSettings.model_validate({"apps": {"slack": {"exclude_skus": ["free TRIAL"]}}})
+    found = by_subject(sync_and_analyze(store, tenant_with(policy, seats=2), records))
+    assert set(found) == {("inactive", "old@x.io")}
+
+
+def test_monthly_seats_save_now_and_annual_seats_at_renewal(store: Store) -> None:
+    records = [*seat("old@x.io", "slack", "Business+", days_ago(90))]
+    annual = by_subject(sync_and_analyze(store, tenant_with(seats=1), records))[("inactive", "old@x.io")]
+    assert annual.evidence["saving_from"] == "2027-02-28"
+    assert "at the renewal on 2027-02-28" in annual.evidence["action"]
+    monthly = by_subject(
+        sync_and_analyze(store, tenant_with(seats=1, commitment="monthly", billing_period="monthly"), records)
+    )[("inactive", "old@x.io")]
+    assert monthly.evidence["saving_from"] == AS_OF.isoformat()
+    assert "starts with the next bill" in monthly.evidence["action"]
+    assert monthly.monthly_waste == Decimal("180.00")  # 180 per month now
