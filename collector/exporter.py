@@ -27,6 +27,7 @@ from collector.config import Config, TenantConfig
 from collector.health import source_health
 from collector.models import Finding, SyncRun
 from collector.pools import MissingExchangeRate, effective_pools, to_currency
+from collector.showback import showback
 from collector.store import Store
 from collector.timeutil import utcnow
 
@@ -85,7 +86,32 @@ class StoreCollector(Collector):
         yield tenant_info
         yield from self._licenses(session)
         yield from self._findings(session)
+        yield from self._showback(session)
         yield from self._connectors(session, now)
+
+    def _showback(self, session: Session) -> Iterator[Metric]:
+        labels = ["tenant", "department", "currency"]
+        seats = GaugeMetricFamily(
+            "saaswatch_department_seats",
+            "Paid seats held per department; (unassigned) = bought but held by nobody",
+            labels=["tenant", "department"],
+        )
+        spend = GaugeMetricFamily(
+            "saaswatch_department_monthly_spend",
+            "Monthly license spend per department in the tenant's reporting currency",
+            labels=labels,
+        )
+        waste = GaugeMetricFamily(
+            "saaswatch_department_monthly_waste",
+            "Monthly money of open waste findings about the department's people",
+            labels=labels,
+        )
+        for tenant in self.config.tenants:
+            for row in showback(session, tenant):
+                seats.add_metric([tenant.id, row.department], row.seats)
+                spend.add_metric([tenant.id, row.department, tenant.currency], float(row.monthly_spend))
+                waste.add_metric([tenant.id, row.department, tenant.currency], float(row.monthly_waste))
+        yield from (seats, spend, waste)
 
     def _licenses(self, session: Session) -> Iterator[Metric]:
         purchased = GaugeMetricFamily(
