@@ -248,6 +248,49 @@ def findings(obj: Context, tenant_id: str | None, fmt: str, states: tuple[str, .
         click.echo(render_table(rows))
 
 
+@main.command("showback")
+@click.option("--tenant", "tenant_id", default=None)
+@click.option(
+    "--by", type=click.Choice(["department", "cost_center"]), default="department", show_default=True
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_obj
+def showback_command(obj: Context, tenant_id: str | None, by: str, fmt: str) -> None:
+    """Seats, monthly spend and monthly waste per department (or cost centre)."""
+    from collector.showback import showback
+
+    config = obj.config()
+    store = Store(config.database_url)
+    store.migrate()
+    tenants = [config.tenant(tenant_id)] if tenant_id else config.tenants
+    rows: list[dict[str, Any]] = []
+    with store.sessions() as session:
+        for tenant in tenants:
+            for entry in showback(session, tenant, by=by):
+                rows.append(
+                    {
+                        "tenant": tenant.id,
+                        by: entry.department,
+                        "seats": entry.seats,
+                        "monthly_spend": entry.monthly_spend,
+                        "monthly_waste": entry.monthly_waste,
+                        "currency": tenant.currency,
+                        "unpriced_seats": entry.unpriced_seats,
+                        "seats_by_app": entry.apps,
+                    }
+                )
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    header = f"{'TENANT':<12}{by.upper():<28}{'SEATS':>7}{'SPEND/MONTH':>14}{'WASTE/MONTH':>14}"
+    click.echo(header)
+    for row in rows:
+        click.echo(
+            f"{row['tenant']:<12}{str(row[by])[:27]:<28}{row['seats']:>7}"
+            f"{row['monthly_spend']:>14.2f}{row['monthly_waste']:>14.2f} {row['currency']}"
+        )
+
+
 def render_table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no findings"

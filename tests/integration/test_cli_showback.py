@@ -1,0 +1,34 @@
+"""`saaswatch showback` on the bundled sample: departments add up to the tenant's totals."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from collector.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[2] / "config" / "samples"
+EXPECTED = json.loads((SAMPLES / "northwind" / "expected_findings.json").read_text())
+
+
+def test_showback_departments_add_up_to_the_total_waste(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(SAMPLES, tmp_path / "samples")
+    monkeypatch.setenv("SAASWATCH_DATABASE_URL", f"sqlite:///{tmp_path}/cli.sqlite3")
+    config = str(tmp_path / "samples" / "northwind.yaml")
+    runner = CliRunner()
+    assert runner.invoke(main, ["--config", config, "sync", "--once"]).exit_code == 0
+    result = runner.invoke(main, ["--config", config, "showback", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert sum(Decimal(r["monthly_waste"]) for r in rows) == Decimal(EXPECTED["total_monthly_waste"])
+    departments = {r["department"] for r in rows}
+    assert {"Sales", "Engineering", "(unassigned)"} <= departments
+    table = runner.invoke(main, ["--config", config, "showback"]).stdout
+    assert table.splitlines()[0].split() == ["TENANT", "DEPARTMENT", "SEATS", "SPEND/MONTH", "WASTE/MONTH"]
