@@ -7,6 +7,7 @@ import importlib
 from analyzers.base import Analyzer
 
 BUILTIN: dict[str, str] = {
+    "billing_reconciliation": "analyzers.billing_reconciliation:BillingReconciliation",
     "rightsizing": "analyzers.rightsizing:Rightsizing",
     "unused_seats": "analyzers.unused_seats:UnusedSeats",
 }
