@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
+from collector.catalog import Catalog, builtin_catalog
+
 
 class Verdict(enum.StrEnum):
     FAIL = "fail"  # waste, with a money value
@@ -44,6 +46,8 @@ class TenantView:
     exchange_rates: dict[str, Decimal] = field(default_factory=dict)
     # Sources whose data must not be trusted right now (failed or overdue), with the reason in words.
     stale_sources: dict[str, str] = field(default_factory=dict)
+    # The vendor catalog as this tenant sees it (facts about vendors: founded, ownership, SSO ...).
+    catalog: Catalog = field(default_factory=builtin_catalog)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ BUILTIN: dict[str, str] = {
     "billing_reconciliation": "analyzers.billing_reconciliation:BillingReconciliation",
     "rightsizing": "analyzers.rightsizing:Rightsizing",
     "unused_seats": "analyzers.unused_seats:UnusedSeats",
+    "vendor_risk": "analyzers.vendor_risk:VendorRisk",
 }
 
 

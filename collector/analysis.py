@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, FindingDraft, TenantView, Verdict
 from analyzers.registry import analyzer_ids, get_analyzer
+from collector.catalog import Catalog, builtin_catalog
 from collector.config import Mute, TenantConfig
 from collector.health import source_health
 from collector.models import Finding
@@ -44,7 +45,9 @@ def evaluation_time(tenant: TenantConfig, now: datetime) -> datetime:
     return datetime.combine(tenant.as_of, time(23, 59, 59), tzinfo=UTC)
 
 
-def tenant_view(store: Store, tenant: TenantConfig, now: datetime) -> TenantView:
+def tenant_view(
+    store: Store, tenant: TenantConfig, now: datetime, catalog: Catalog | None = None
+) -> TenantView:
     with store.sessions() as session:
         health = source_health(session, tenant, now)
     stale = {source: h.reason or "is stale" for source, h in health.items() if h.stale}
@@ -54,6 +57,7 @@ def tenant_view(store: Store, tenant: TenantConfig, now: datetime) -> TenantView
         now=evaluation_time(tenant, now),
         exchange_rates=dict(tenant.exchange_rates),
         stale_sources=stale,
+        catalog=catalog or builtin_catalog(),
     )
 
 
@@ -66,9 +70,11 @@ def build_analyzers(tenant: TenantConfig) -> list[Analyzer]:
     return analyzers
 
 
-def run_analyzers(store: Store, tenant: TenantConfig, now: datetime | None = None) -> list[AnalysisResult]:
+def run_analyzers(
+    store: Store, tenant: TenantConfig, now: datetime | None = None, catalog: Catalog | None = None
+) -> list[AnalysisResult]:
     now = now or utcnow()
-    view = tenant_view(store, tenant, now)
+    view = tenant_view(store, tenant, now, catalog)
     results = []
     for analyzer in build_analyzers(tenant):
         with store.transaction() as session:

@@ -147,7 +147,7 @@ def sync(obj: Context, once: bool, tenant_id: str | None, source: str | None, no
                 click.echo(f"    error: {result.error}", err=True)
             failed |= result.status in ("failed", "aborted")
         if not no_analyze:
-            for analysis in run_analyzers(store, tenant):
+            for analysis in run_analyzers(store, tenant, catalog=config.catalog_for(tenant)):
                 click.echo(
                     f"{tenant.id}: {analysis.analyzer}: {analysis.open} open finding(s), "
                     f"{analysis.monthly_waste:.2f} {tenant.currency}/month"

@@ -130,7 +130,7 @@ class Daemon:
         tenant: TenantConfig = self.config.tenant(tenant_id)
         with self.tenant_locks[tenant_id]:
             try:
-                run_analyzers(self.store, tenant)
+                run_analyzers(self.store, tenant, catalog=self.config.catalog_for(tenant))
             except Exception:
                 log.exception("analyzers failed for tenant %s", tenant_id)
 

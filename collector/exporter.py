@@ -246,7 +246,25 @@ class StoreCollector(Collector):
         for tenant_id, currency in currencies.items():
             for analyzer in analyzer_ids():  # 0 is a fact here: nothing resolved yet
                 savings.add_metric([tenant_id, analyzer, currency], saved.get((tenant_id, analyzer), 0.0))
+        risk = GaugeMetricFamily(
+            "saaswatch_vendor_risk_score",
+            "Vendor risk score 0-100 of apps at or above the vendor_risk analyzer's min_score",
+            labels=["tenant", "app"],
+        )
+        scored = session.execute(
+            select(Finding.tenant_id, Finding.app_id, Finding.evidence).where(
+                Finding.analyzer == "vendor_risk",
+                Finding.state == "open",
+                Finding.verdict == "fail",
+                Finding.tenant_id.in_(currencies),
+            )
+        )
+        for tenant_id, app_id, evidence in scored:
+            score = evidence.get("score") if isinstance(evidence, dict) else None
+            if app_id and isinstance(score, int):
+                risk.add_metric([tenant_id, app_id], score)
         yield findings
+        yield risk
         yield suppressed
         yield waste
         yield savings

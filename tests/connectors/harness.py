@@ -72,7 +72,7 @@ class FakeServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _RequestHandler)
@@ -116,7 +116,9 @@ def running_daemon(config: Config) -> Iterator[Daemon]:
         daemon.shutdown()
 
 
-def wait_for_runs(store: Store, tenant_id: str, source: str, count: int = 1, timeout: float = 60) -> list[SyncRun]:
+def wait_for_runs(
+    store: Store, tenant_id: str, source: str, count: int = 1, timeout: float = 60
+) -> list[SyncRun]:
     """Wait until ``count`` runs of ``source`` have finished; return them, oldest first."""
     deadline = time.monotonic() + timeout
     while True:

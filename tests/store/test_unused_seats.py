@@ -77,7 +77,8 @@ def sync_and_analyze(store: Store, tenant: TenantConfig, records: list[Record]) 
     SyncRunner(store, config, clock=lambda: NOW).run(tenant, tenant.connectors[0])
     run_analyzers(store, tenant, now=NOW)
     with store.sessions() as session:
-        return {f.fingerprint: f for f in session.scalars(select(Finding).where(Finding.state == "open"))}
+        query = select(Finding).where(Finding.state == "open", Finding.analyzer == "unused_seats")
+        return {f.fingerprint: f for f in session.scalars(query)}
 
 
 def by_subject(findings: dict[str, Finding]) -> dict[tuple[str, str], Finding]:
@@ -172,7 +173,7 @@ def test_findings_resolve_and_reopen_across_runs(store: Store) -> None:
     sync_and_analyze(store, tenant, seat("old@x.io", "slack", "Business+", days_ago(90)))
     sync_and_analyze(store, tenant, seat("old@x.io", "slack", "Business+", days_ago(1)))
     with store.sessions() as session:
-        finding = session.scalars(select(Finding)).one()
+        finding = session.scalars(select(Finding).where(Finding.analyzer == "unused_seats")).one()
         first_seen = finding.first_seen_at
     assert (finding.state, finding.resolved_at) == ("resolved", NOW)
     # Sixty days later the same person has gone quiet again: the finding comes back with its history.
