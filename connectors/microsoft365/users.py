@@ -105,8 +105,9 @@ def _pages(
     for page in paginate(client, url, BodyUrlPaginator("@odata.nextLink"), items=values):
         for raw in page.items:
             user = UserReader(raw, f"GET {PATH} page {page.number}", directory.with_sign_in)
-            yield from user.records(sku_names, idp_status)
-            if user.email is not None and user.id is not None:
+            records = user.records(sku_names, idp_status)
+            yield from records
+            if not isinstance(records[0], RowProblem) and user.email is not None and user.id is not None:
                 directory.by_id[user.id] = user.email
                 directory.by_upn[user.upn.lower()] = user.email
         yield Checkpoint(STREAM, complete=page.next_url is None)
@@ -115,7 +116,9 @@ def _pages(
 
 
 class UserReader:
-    """One Graph user, read field by field; faults are collected into one RowProblem."""
+    """One Graph user, read field by field. Every fault is collected; a user with any fault yields
+    only one RowProblem naming them all (as csv_import does with a row): half a user would record,
+    say, a seat without the sign-in that shows it is used."""
 
     def __init__(self, raw: Any, page: str, with_sign_in: bool) -> None:
         self.raw: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
@@ -125,8 +128,8 @@ class UserReader:
         self.where = f"{page}, user {self.id}" if self.id else f"{page}, a user without id"
         upn = self.raw.get("userPrincipalName")
         self.upn = upn.strip() if isinstance(upn, str) else ""
-        self.errors: list[str] = []
         self.email = self._email()
+        self.errors: list[str] = []
 
     def _email(self) -> str | None:
         # Other sources know people by their primary SMTP address (mail); the UPN is the sign-in
@@ -138,73 +141,73 @@ class UserReader:
             return normalise_email(self.upn)
         return None
 
-    def records(self, sku_names: Mapping[str, str], idp_status: bool) -> Iterator[Record]:
+    def records(self, sku_names: Mapping[str, str], idp_status: bool) -> list[Record]:
         if not self.raw:
-            yield RowProblem(self.where, "not a user object")
-            return
+            return [RowProblem(self.where, "not a user object")]
         if self.id is None:
-            yield RowProblem(self.where, "id: missing")
-            return
+            return [RowProblem(self.where, "id: missing")]
         if self.email is None:
-            yield RowProblem(self.where, f"userPrincipalName: not an e-mail address: {shown(self.upn)}")
-            return
+            return [RowProblem(self.where, f"userPrincipalName: not an e-mail address: {shown(self.upn)}")]
         created = self._time("createdDateTime", self.raw.get("createdDateTime"))
         enabled = self.raw.get("accountEnabled")
-        guest = str(self.raw.get("userType") or "").lower() == "guest"
         status = None
         if idp_status and isinstance(enabled, bool):
             status = IdpStatus.ACTIVE if enabled else IdpStatus.SUSPENDED
-        yield PersonRecord(
-            email=self.email,
-            display_name=_text(self.raw.get("displayName")),
-            status=status,
-            department=_text(self.raw.get("department")),
-            created_at=created,
-        )
-        yield AccountRecord(
-            app_id=APP,
-            external_id=self.id,
-            email=self.email,
-            status="disabled" if enabled is False else "active",
-            created_at=created,
-            kind="guest" if guest else "user",
-        )
-        yield from self._seats(sku_names)
+        records: list[Record] = [
+            PersonRecord(
+                email=self.email,
+                display_name=_text(self.raw.get("displayName")),
+                status=status,
+                department=_text(self.raw.get("department")),
+                created_at=created,
+            ),
+            AccountRecord(
+                app_id=APP,
+                external_id=self.id,
+                email=self.email,
+                # The admin center's word for accountEnabled false, as in csv_import's M365 export.
+                status="blocked" if enabled is False else "active",
+                created_at=created,
+                kind="guest" if str(self.raw.get("userType") or "").lower() == "guest" else "user",
+            ),
+        ]
+        records += [
+            SeatRecord(app_id=APP, sku=sku, account_external_id=self.id) for sku in self._skus(sku_names)
+        ]
         if self.with_sign_in:
-            yield from self._sign_in()
+            records += self._sign_in(self.email)
         if self.errors:
-            yield RowProblem(self.where, "; ".join(self.errors))
+            return [RowProblem(self.where, "; ".join(self.errors))]
+        return records
 
-    def _seats(self, sku_names: Mapping[str, str]) -> Iterator[SeatRecord]:
+    def _skus(self, sku_names: Mapping[str, str]) -> list[str]:
         licenses = self.raw.get("assignedLicenses") or []
         if not isinstance(licenses, list):
             self.errors.append("assignedLicenses: not a list")
-            return
+            return []
+        names = []
         for entry in licenses:
             sku_id = entry.get("skuId") if isinstance(entry, Mapping) else None
             name = sku_names.get(sku_id) if isinstance(sku_id, str) else None
             if name is None:
+                # A SKU bought between the two reads; the next run will know it.
                 self.errors.append(f"assignedLicenses: skuId {sku_id!r} is not in subscribedSkus")
-                continue
-            yield SeatRecord(app_id=APP, sku=name, account_external_id=self.id or "")
+            else:
+                names.append(name)
+        return names
 
-    def _sign_in(self) -> Iterator[ActivityRecord]:
+    def _sign_in(self, email: str) -> list[ActivityRecord]:
         # No signInActivity key at all: Graph said nothing about this user, so neither do we.
         if "signInActivity" not in self.raw:
-            return
+            return []
         activity = self.raw["signInActivity"]
         if activity is None:
             # Selected and null: Graph has no sign-in on record (it keeps them since April 2020).
-            yield ActivityRecord(self.email or "", APP, None, ActivitySource.IDP_SIGNIN)
-            return
+            return [ActivityRecord(email, APP, None, ActivitySource.IDP_SIGNIN)]
         if not isinstance(activity, Mapping):
             self.errors.append("signInActivity: not an object")
-            return
-        errors_before = len(self.errors)
-        seen = self._last_sign_in(activity)
-        if seen is None and len(self.errors) > errors_before:
-            return  # an unreadable field might have held a time: this is not "never"
-        yield ActivityRecord(self.email or "", APP, seen, ActivitySource.IDP_SIGNIN)
+            return []
+        return [ActivityRecord(email, APP, self._last_sign_in(activity), ActivitySource.IDP_SIGNIN)]
 
     def _last_sign_in(self, activity: Mapping[str, Any]) -> datetime | None:
         """The last successful sign-in, else the latest attempt; None when none is recorded."""

@@ -184,7 +184,7 @@ def test_licenses_users_sign_ins_report_and_consents(clock: FakeClock) -> None:
     )
     assert [(a.external_id, a.status, a.kind) for a in only(records, AccountRecord)] == [
         (ADELE, "active", "user"),
-        (ALEX, "disabled", "user"),
+        (ALEX, "blocked", "user"),
         (MEGAN, "active", "user"),
         (LEE, "active", "guest"),
         (DIEGO, "active", "user"),
@@ -466,6 +466,8 @@ def test_bad_items_are_problems_naming_the_field(clock: FakeClock) -> None:
         {"userPrincipalName": "no.id@example.com"},
         user(MEGAN, "not-an-address", "Megan Bowen", mail=None),
         "a string",
+        user(NESTOR, "nestor.wilke@example.com", "Nestor Wilke", E5,
+             signInActivity=sign_in(None, "", "2026-11-01T10:00:00Z")),
     ]  # fmt: skip
     skus = [sku(E5, "SPE_E5", 5, 1), {"skuId": "x", "skuPartNumber": "SPB", "consumedUnits": 1}]
     grants = [{"clientId": "a1b2c3d4-0001-4000-8000-000000000001", "consentType": "Everyone", "scope": "x"}]
@@ -485,20 +487,17 @@ def test_bad_items_are_problems_naming_the_field(clock: FakeClock) -> None:
         ("GET /v1.0/oauth2PermissionGrants page 1 item 1",
          "consentType: neither AllPrincipals nor Principal: 'Everyone'"),
     ]  # fmt: skip
-    # What could be read still comes through: Adele's account without a creation time and without
-    # activity (an unreadable time is not "never"), Alex's account and sign-in without the seat.
-    assert [(a.external_id, a.created_at) for a in only(records, AccountRecord)] == [
-        (ADELE, None),
-        (ALEX, at("2024-02-26T11:14:00")),
+    # A user with a fault is skipped whole, like a bad CSV row; the others still come through.
+    assert [a.external_id for a in only(records, AccountRecord)] == [NESTOR]
+    assert [(s.account_external_id, s.sku) for s in only(records, SeatRecord)] == [
+        (NESTOR, "Microsoft 365 E5")
     ]
     assert only(records, ActivityRecord) == [
         ActivityRecord(
-            "alex.wilber@example.com", "m365", at("2026-11-01T10:00:00"), ActivitySource.IDP_SIGNIN
+            "nestor.wilke@example.com", "m365", at("2026-11-01T10:00:00"), ActivitySource.IDP_SIGNIN
         )
     ]
-    assert [(s.account_external_id, s.sku) for s in only(records, SeatRecord)] == [
-        (ADELE, "Microsoft 365 E5")
-    ]
+    assert only(records, LicensePoolRecord) == [LicensePoolRecord("m365", "Microsoft 365 E5", 5, 1)]
 
 
 def test_a_page_that_is_not_a_graph_collection_fails_the_run(clock: FakeClock) -> None:
@@ -655,7 +654,7 @@ tenants:
         "nestor.wilke@example.com": "active",
     }
     assert (LEE, "active", "guest", "lee.gu@partner.example") in accounts
-    assert (ALEX, "disabled", "user", "alex.wilber@example.com") in accounts
+    assert (ALEX, "blocked", "user", "alex.wilber@example.com") in accounts
     assert len(seats) == 7
     assert pools == {
         ("Microsoft 365 Business Standard", 10, 2),
