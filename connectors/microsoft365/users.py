@@ -3,7 +3,7 @@
 With Entra ID P1 or P2, ``signInActivity`` says when each user last signed in. A tenant without it
 answers 403 ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` as soon as signInActivity is
 selected (VENDOR_APIS.md 2.3); the listing then starts over without it and activity has to come from
-the usage report (report.py).
+the usage report (report.py). Any other 403 there (no AuditLog.Read.All) does the same, with a problem.
 """
 
 from __future__ import annotations
@@ -82,10 +82,18 @@ def read_users(
     try:
         yield from _pages(client, directory, sku_names, idp_status, stop)
     except VendorHTTPError as exc:
-        if exc.status != 403 or exc.vendor_code != NON_PREMIUM:
+        if exc.status != 403:
             raise
+        if exc.vendor_code == NON_PREMIUM:
+            log.info("the tenant has no Entra ID P1/P2 (no signInActivity); reading users without it")
+        else:
+            # Most likely AuditLog.Read.All is missing; people and seats stand without sign-ins.
+            yield RowProblem(
+                f"GET {PATH}",
+                f"{exc}; signInActivity needs the AuditLog.Read.All application permission: "
+                "users were read without sign-ins",
+            )
         # Pages already yielded are yielded again without activity: upserts make that harmless.
-        log.info("the tenant has no Entra ID P1/P2 (no signInActivity); reading users without it")
         directory = Directory(with_sign_in=False)
         yield from _pages(client, directory, sku_names, idp_status, stop)
     return directory

@@ -365,6 +365,7 @@ class GraphFake:
         premium: bool = True,
         concealed: bool = False,
         reports_allowed: bool = True,
+        audit_log_allowed: bool = True,
         page_size: int | None = None,
         token_lifetime: int = 3599,
         clock: Callable[[], float] = time.time,
@@ -380,6 +381,7 @@ class GraphFake:
         self.premium = premium
         self.concealed = concealed
         self.reports_allowed = reports_allowed
+        self.audit_log_allowed = audit_log_allowed  # AuditLog.Read.All granted: signInActivity readable
         self.page_size = page_size
         self.token_lifetime = token_lifetime
         self.clock = clock
@@ -535,6 +537,8 @@ class GraphFake:
         with_sign_in = "signInActivity" in select
         if with_sign_in and not self.premium:
             return NON_PREMIUM
+        if with_sign_in and not self.audit_log_allowed:
+            return FORBIDDEN
         if self.fail_users_from_page is not None and "$skiptoken" in request.url.params:
             known = self._skiptokens.get(request.url.params["$skiptoken"], ("", 0))
             size = min(int(request.url.params.get("$top", 100)), self.page_size or 999)

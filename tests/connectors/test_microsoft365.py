@@ -21,6 +21,7 @@ from microsoft365_fake import (
     DIEGO,
     DOWNLOAD,
     E5,
+    FORBIDDEN,
     GRAPH,
     LEE,
     LOGIN,
@@ -30,6 +31,7 @@ from microsoft365_fake import (
     TENANT_ID,
     GraphFake,
     Reply,
+    report_row,
     sign_in,
     sku,
     throttled,
@@ -354,6 +356,18 @@ def test_tenant_without_entra_p1_falls_back_to_the_usage_report(
     assert len(only(records, SeatRecord)) == 7  # people, accounts and seats as with P1
 
 
+def test_missing_audit_log_permission_reads_users_without_sign_ins_and_says_so(clock: FakeClock) -> None:
+    records = sync(fake_on(clock, audit_log_allowed=False), clock, read_usage_report=False)
+    problems = only(records, RowProblem)
+    assert [p.where for p in problems] == ["GET /v1.0/users"]
+    assert "HTTP 403 [Authorization_RequestDenied]" in problems[0].reason
+    assert problems[0].reason.endswith(
+        "signInActivity needs the AuditLog.Read.All application permission: users were read without sign-ins"
+    )
+    assert only(records, ActivityRecord) == []
+    assert len(only(records, SeatRecord)) == 7
+
+
 def test_non_premium_answer_on_a_later_page_restarts_the_listing_without_sign_ins(clock: FakeClock) -> None:
     # Licensed tenants have been seen to get the non-premium 403 intermittently (VENDOR_APIS.md 2.3).
     fake = fake_on(clock, page_size=4)
@@ -393,6 +407,30 @@ def test_concealed_report_names_are_one_problem_naming_the_setting(clock: FakeCl
     assert len(only(records, AccountRecord)) == 6  # the rest of the run stands
 
 
+def test_bad_report_rows_and_an_unexpected_report_are_problems(clock: FakeClock) -> None:
+    rows = [
+        report_row("adele.vance@example.com", "Adele Vance", licensed=("teams",), teams="17/11/2026"),
+        report_row("megan.bowen@example.com", "Megan Bowen", licensed=("teams",), teams="2026-11-02"),
+    ]
+    records = sync(fake_on(clock, report=rows), clock, read_oauth_grants=False)
+    assert [(p.where, p.reason) for p in only(records, RowProblem)] == [
+        (f"GET {REPORT} row 2", "Teams Last Activity Date: not a date (yyyy-mm-dd): '17/11/2026'")
+    ]
+    report = [a for a in only(records, ActivityRecord) if a.source_kind is ActivitySource.REPORT]
+    assert [(a.email, a.feature, a.last_seen_at) for a in report] == [
+        ("megan.bowen@example.com", "teams", at("2026-11-02"))
+    ]
+
+    fake = fake_on(clock)
+    fake.fault(
+        "/v1.0/reports/", Reply(200, {"Content-Type": "application/octet-stream"}, "Foo,Bar\r\n1,2\r\n")
+    )
+    records = sync(fake, clock, read_oauth_grants=False)
+    assert [(p.where, p.reason) for p in only(records, RowProblem)] == [
+        (f"GET {REPORT}", "missing column(s): Report Refresh Date, User Principal Name")
+    ]
+
+
 def test_missing_report_permission_is_a_problem_not_a_failure(clock: FakeClock) -> None:
     records = sync(fake_on(clock, reports_allowed=False), clock)
     problems = only(records, RowProblem)
@@ -400,6 +438,19 @@ def test_missing_report_permission_is_a_problem_not_a_failure(clock: FakeClock) 
     assert "HTTP 403 [Authorization_RequestDenied]" in problems[0].reason
     assert problems[0].reason.endswith("the report needs the Reports.Read.All application permission")
     assert len(only(records, OAuthGrantRecord)) == 2  # consents were still read
+
+
+def test_missing_consent_permissions_are_a_problem_not_a_failure(clock: FakeClock) -> None:
+    fake = fake_on(clock)
+    fake.fault("/v1.0/servicePrincipals/", FORBIDDEN)  # Application.Read.All missing
+    records = sync(fake, clock)
+    problems = only(records, RowProblem)
+    assert [p.where for p in problems] == ["GET /v1.0/oauth2PermissionGrants"]
+    assert problems[0].reason.endswith(
+        "consents need the Directory.Read.All and Application.Read.All application permissions"
+    )
+    assert only(records, OAuthGrantRecord) == []
+    assert len(only(records, AccountRecord)) == 6
 
 
 def test_token_is_renewed_before_it_expires(clock: FakeClock) -> None:
