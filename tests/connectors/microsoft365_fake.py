@@ -8,12 +8,15 @@
   fails the way Graph fails it), ``/v1.0/oauth2PermissionGrants`` (paged alike) and
   ``/v1.0/servicePrincipals/{id}`` (404 for a deleted one).
 - A tenant without Entra ID P1 (``premium=False``) answers 403
-  ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` when signInActivity is selected.
+  ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` when signInActivity is selected (a
+  licensed one from page ``non_premium_from_page`` on, as seen intermittently); without
+  AuditLog.Read.All (``audit_log_allowed=False``) it answers 403 ``Authorization_RequestDenied``.
 - ``GET /v1.0/reports/getOffice365ActiveUserDetail(period='D30')`` answers 302 to a download URL
   serving the CSV with a byte-order mark and Microsoft's column names; user names are 32-digit
   hashes with ``concealed=True``. The beta endpoint with ``$format=application/json`` pages JSON.
 - Faults: :meth:`GraphFake.fault` queues replies (429 with or without ``Retry-After``, 503/504 ...)
-  for a path; ``fail_users_from_page`` breaks the user listing from that page on (a failure mid-sync).
+  for a path; ``fail_users_from_page`` breaks the user listing from that page on (a failure mid-sync);
+  ``revoke_tokens_on`` revokes every token when a path is first requested (401, then renewal).
 
 Every listing is finite and every queue is consumed, so no loop in the fake can run away. Data are
 invented: example.com / example.net domains and made-up ids.
@@ -391,6 +394,9 @@ class GraphFake:
         # by default the 400 Graph gives a $skiptoken it no longer honours, which is not retried.
         self.fail_users_from_page: int | None = None
         self.users_failure = EXPIRED_PAGE_TOKEN
+        # A licensed tenant that still refuses signInActivity from this page of users on, as Graph
+        # has been seen to do intermittently (microsoft-graph-docs#14120).
+        self.non_premium_from_page: int | None = None
         # The first request to a path starting with this finds every token revoked.
         self.revoke_tokens_on: str | None = None
         self.requests: list[httpx.Request] = []
@@ -539,11 +545,11 @@ class GraphFake:
             return NON_PREMIUM
         if with_sign_in and not self.audit_log_allowed:
             return FORBIDDEN
-        if self.fail_users_from_page is not None and "$skiptoken" in request.url.params:
-            known = self._skiptokens.get(request.url.params["$skiptoken"], ("", 0))
-            size = min(int(request.url.params.get("$top", 100)), self.page_size or 999)
-            if known[1] // size + 1 >= self.fail_users_from_page:
-                return self.users_failure
+        page = self._page_number(request)
+        if with_sign_in and self.non_premium_from_page is not None and page >= self.non_premium_from_page:
+            return NON_PREMIUM
+        if self.fail_users_from_page is not None and page >= self.fail_users_from_page:
+            return self.users_failure
         shown = [
             {k: v for k, v in u.items() if not select or k in select or k == "id"}
             if isinstance(u, dict)
@@ -551,6 +557,14 @@ class GraphFake:
             for u in self.users
         ]
         return self._page(request, "users", copy.deepcopy(shown), 100, cap=500 if with_sign_in else 999)
+
+    def _page_number(self, request: httpx.Request) -> int:
+        """Which page of its listing ``request`` asks for (1 without a $skiptoken)."""
+        token = request.url.params.get("$skiptoken")
+        if token is None:
+            return 1
+        size = min(int(request.url.params.get("$top", 100)), self.page_size or 999)
+        return self._skiptokens.get(token, ("", 0))[1] // size + 1
 
     def _service_principal(self, request: httpx.Request, object_id: str) -> Reply:
         found = self.service_principals.get(object_id)

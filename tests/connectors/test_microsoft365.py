@@ -27,7 +27,6 @@ from microsoft365_fake import (
     LOGIN,
     MEGAN,
     NESTOR,
-    NON_PREMIUM,
     TENANT_ID,
     GraphFake,
     Reply,
@@ -371,20 +370,13 @@ def test_missing_audit_log_permission_reads_users_without_sign_ins_and_says_so(c
 def test_non_premium_answer_on_a_later_page_restarts_the_listing_without_sign_ins(clock: FakeClock) -> None:
     # Licensed tenants have been seen to get the non-premium 403 intermittently (VENDOR_APIS.md 2.3).
     fake = fake_on(clock, page_size=4)
-    calls: list[str] = []
-    original = fake._users
-
-    def flaky(request: httpx.Request) -> Reply:
-        calls.append(str(request.url))
-        if "$skiptoken" in request.url.params and "signInActivity" in request.url.params["$select"]:
-            return NON_PREMIUM
-        return original(request)
-
-    fake._users = flaky  # type: ignore[method-assign]
+    fake.non_premium_from_page = 2
     records = sync(fake, clock, read_usage_report=False, read_oauth_grants=False)
 
     assert only(records, RowProblem) == []
-    assert len(calls) == 4  # page 1 with sign-ins, page 2 refused, then two pages without
+    users = [str(r.url) for r in fake.graph_requests("/v1.0/users")]
+    assert (users[2], len(users)) == (f"{GRAPH}{USERS_FIRST_PAGE}&$top=999", 4)  # 1, 2 refused, then 1 and 2
+    assert fake.statuses.count(403) == 1
     assert {a.email for a in only(records, ActivityRecord)} == {
         "adele.vance@example.com",
         "alex.wilber@example.com",
