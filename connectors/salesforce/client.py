@@ -10,7 +10,6 @@ while ``api_reserve_percent`` of it is left (:class:`ApiBudget`), and turns Sale
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable
@@ -36,11 +35,10 @@ class SalesforceLimitError(SalesforceError):
 class ApiBudget:
     """The org's API allocation as the last response reported it, and the share to leave unused."""
 
-    def __init__(self, reserve_percent: float, log: logging.Logger) -> None:
+    def __init__(self, reserve_percent: float) -> None:
         self.reserve_percent = reserve_percent
         self.used: int | None = None
         self.limit: int | None = None
-        self._log = log
 
     def observe(self, response: httpx.Response) -> None:
         match = _API_USAGE.search(response.headers.get("sforce-limit-info", ""))

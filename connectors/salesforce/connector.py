@@ -100,7 +100,7 @@ class SalesforceConnector(Connector):
         if not isinstance(settings, SalesforceSettings):
             raise TypeError(f"salesforce needs SalesforceSettings, got {type(settings).__name__}")
         redactor_for(settings)  # mask the credentials in every log line and error from here on
-        budget = ApiBudget(settings.api_reserve_percent, ctx.log)
+        budget = ApiBudget(settings.api_reserve_percent)
         with ExitStack() as stack:
             auth = self._auth(settings, stack)
             rate = settings.requests_per_second
@@ -112,7 +112,8 @@ class SalesforceConnector(Connector):
             )
             stack.callback(api.close)
             yield from self._licenses(api, ctx)
-            yield from self._users(api, settings, ctx)
+            if not ctx.stop.is_set():
+                yield from self._users(api, settings, ctx)
         ctx.log.info("salesforce API allocation: %s", budget.describe())
 
     def _auth(self, settings: SalesforceSettings, stack: ExitStack) -> Auth:

@@ -213,6 +213,26 @@ def test_a_cursor_handed_out_twice_stops_the_listing() -> None:
         sync(fake)
 
 
+def test_a_stop_request_ends_the_sync_after_the_page_in_hand() -> None:
+    fake = AtlassianFake(page_size=2)
+    clock = FakeClock()
+    connector = AtlassianConnector(
+        make_settings(),
+        transport=httpx.MockTransport(fake),
+        clock=clock,
+        sleep=clock.sleep,
+        limiters=RateLimiterRegistry(clock=clock, sleep=clock.sleep),
+    )
+    ctx = SyncContext(tenant_id="acme", source="atlassian", base_dir=Path("."))
+    records: list[Record] = []
+    for record in connector.sync(ctx):
+        records.append(record)
+        if isinstance(record, AccountRecord):
+            ctx.stop.set()  # SIGTERM while the first page is being read
+    assert len(fake.requests) == 1
+    assert [c.stream for c in only(records, Checkpoint)] == ["users"]
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match="org_id"):
         AtlassianSettings.model_validate({"api_key": API_KEY})

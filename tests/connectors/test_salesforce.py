@@ -298,6 +298,26 @@ def test_a_page_without_records_fails_the_run() -> None:
         sync(fake)
 
 
+def test_a_stop_request_ends_the_sync_after_the_page_in_hand() -> None:
+    fake = SalesforceFake(batch_size=3)
+    clock = FakeClock()
+    connector = SalesforceConnector(
+        make_settings(),
+        transport=httpx.MockTransport(fake),
+        clock=clock,
+        sleep=clock.sleep,
+        limiters=RateLimiterRegistry(clock=clock, sleep=clock.sleep),
+    )
+    ctx = SyncContext(tenant_id="acme", source="salesforce", base_dir=Path("."))
+    records: list[Record] = []
+    for record in connector.sync(ctx):
+        records.append(record)
+        if isinstance(record, LicensePoolRecord):
+            ctx.stop.set()  # SIGTERM while the first page is being read
+    assert len(api_requests(fake)) == 1
+    assert [c.stream for c in only(records, Checkpoint)] == ["user_licenses"]
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match="either client_id and client_secret, or access_token"):
         make_settings(access_token="x", client_id=CLIENT_ID, client_secret=CLIENT_SECRET)

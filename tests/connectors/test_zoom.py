@@ -302,6 +302,26 @@ def test_a_next_page_token_handed_out_twice_stops_the_listing() -> None:
         sync(fake, plan_usage=False)
 
 
+def test_a_stop_request_ends_the_sync_after_the_page_in_hand() -> None:
+    fake = ZoomFake()
+    clock = FakeClock()
+    connector = ZoomConnector(
+        make_settings(plan_usage=False),
+        transport=httpx.MockTransport(fake),
+        clock=clock,
+        sleep=clock.sleep,
+        limiters=RateLimiterRegistry(clock=clock, sleep=clock.sleep),
+    )
+    ctx = SyncContext(tenant_id="acme", source="zoom", base_dir=Path("."))
+    records: list[Record] = []
+    for record in connector.sync(ctx):
+        records.append(record)
+        if isinstance(record, AccountRecord):
+            ctx.stop.set()  # SIGTERM while the first page is being read
+    assert len(user_calls(fake)) == 1
+    assert [c.stream for c in only(records, Checkpoint)] == ["users:active"]
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match="page_size"):
         make_settings(page_size=301)
