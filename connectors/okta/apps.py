@@ -1,0 +1,129 @@
+"""Apps and who is assigned to them: an account per (app, user).
+
+``GET /api/v1/apps`` lists the org's app integrations; ``GET /api/v1/apps/{id}/users`` the users
+assigned to one, directly or through a group. Both count against the apps rate-limit bucket, so the
+per-app listings run a few at a time with the largest page Okta allows (500). Okta's own apps
+(Admin Console, Dashboard, Browser Plugin, Workflows) are assigned to everyone and are not separate
+products: the ``okta`` accounts come from the user listing instead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from collector.catalog import Catalog
+from collector.http import VendorClient
+from collector.records import AccountRecord, Record, RowProblem
+from connectors.okta.listing import pages
+from connectors.okta.users import OKTA_APP, Directory
+from connectors.okta.values import BadValue, email_like, parse_optional_time, text
+
+APPS_PATH = "/api/v1/apps"
+APPS_PAGE_SIZE = 200  # the endpoint's maximum
+ASSIGNMENTS_PAGE_SIZE = 500  # the endpoint's maximum (okta SDK application_users_api: 1-500)
+STREAM = "assignments"
+
+# Application.name of the apps every Okta org has (saasure is the Admin Console).
+FIRST_PARTY_APPS = frozenset({"saasure", "okta_enduser", "okta_browser_plugin", "okta_flow_sso"})
+
+
+@dataclass(frozen=True)
+class OktaApp:
+    id: str
+    name: str
+    label: str
+    active: bool
+    app_id: str  # the catalog id it is stored under
+    first_party: bool
+
+
+@dataclass(frozen=True)
+class AssignmentPage:
+    app: OktaApp
+    records: list[Record]
+
+
+def catalog_app_id(catalog: Catalog, label: str | None, name: str | None) -> str:
+    """The catalog id of an app integration: by its label, else its technical name, else a slug."""
+    entry = catalog.match(label) or catalog.match(name)
+    if entry is not None:
+        return entry.id
+    return catalog.app_id_for(label or name or "unknown")
+
+
+def read_apps(
+    client: VendorClient, catalog: Catalog, log: logging.Logger
+) -> Generator[Record, None, dict[str, OktaApp]]:
+    """Every app integration by Okta app id; yields problems for entries that cannot be read."""
+    apps: dict[str, OktaApp] = {}
+    for page in pages(client, APPS_PATH, {"limit": APPS_PAGE_SIZE}, f"GET {APPS_PATH}"):
+        for raw in page.items:
+            where = f"GET {APPS_PATH} page {page.number}"
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                yield RowProblem(where, "id: missing; not an app object")
+                continue
+            name, label = text(raw.get("name")), text(raw.get("label"))
+            first_party = name in FIRST_PARTY_APPS
+            apps[raw["id"]] = OktaApp(
+                id=raw["id"],
+                name=name or "",
+                label=label or name or raw["id"],
+                active=raw.get("status") == "ACTIVE",
+                app_id=OKTA_APP if first_party else catalog_app_id(catalog, label, name),
+                first_party=first_party,
+            )
+    inactive = sorted(a.label for a in apps.values() if not a.active and not a.first_party)
+    if inactive:
+        log.info("okta: %d inactive apps, assignments not read: %s", len(inactive), ", ".join(inactive))
+    return apps
+
+
+def assignment_job(
+    client: VendorClient, app: OktaApp, directory: Directory
+) -> Callable[[Callable[[AssignmentPage], None]], None]:
+    """Reads the users assigned to ``app``, a page at a time."""
+    path = f"{APPS_PATH}/{quote(app.id, safe='')}/users"
+
+    def job(emit: Callable[[AssignmentPage], None]) -> None:
+        for page in pages(client, path, {"limit": ASSIGNMENTS_PAGE_SIZE}, f"GET {path}"):
+            where = f"GET {path} page {page.number} (app {app.label!r})"
+            emit(AssignmentPage(app, [assignment(raw, app, directory, where) for raw in page.items]))
+
+    return job
+
+
+def assignment(raw: Any, app: OktaApp, directory: Directory, where: str) -> Record:
+    """An app user (``AppUser``) as the person's account in the app."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        return RowProblem(where, "id: missing; not an app user object")
+    user_id: str = raw["id"]
+    credentials = raw.get("credentials")
+    profile = raw.get("profile")
+    # The Okta user's e-mail joins the account to the person; the app username is only a fallback
+    # for a user created after the user listing was read.
+    email = (
+        directory.email_of(user_id)
+        or (email_like(credentials.get("userName")) if isinstance(credentials, dict) else None)
+        or (email_like(profile.get("email")) if isinstance(profile, dict) else None)
+    )
+    try:
+        created = parse_optional_time(raw.get("created"), "created")
+    except BadValue as exc:
+        return RowProblem(f"{where} (user {user_id})", str(exc))
+    status = raw.get("status")
+    return AccountRecord(
+        app_id=app.app_id,
+        external_id=user_id,
+        email=email,
+        status=status.lower() if isinstance(status, str) else "unknown",
+        created_at=created,
+    )
+
+
+def assigned_apps(apps: dict[str, OktaApp], include_inactive: bool) -> list[OktaApp]:
+    """The apps whose assignments are read, in listing order."""
+    return [a for a in apps.values() if not a.first_party and (a.active or include_inactive)]
