@@ -146,7 +146,7 @@ class VendorClient:
                 reason = self.redactor.redact(f"{type(exc).__name__}: {exc}")
                 raise self._error(method, safe_url, attempts=attempt, detail=reason) from None
 
-            self._observe(response)
+            self.observe_response(response)
             if response.is_success:
                 return response
             if response.status_code == 401 and self._auth is not None and not refreshed:
@@ -213,7 +213,13 @@ class VendorClient:
                 f"more than the {self._retry.max_wait:.0f}s limit",
             ) from None
 
-    def _observe(self, response: httpx.Response) -> None:
+    def observe_response(self, response: httpx.Response) -> None:
+        """Called for every response, refused ones included, before the retry decision.
+
+        The extension point for vendor quirks: a subclass may record a usage header (Salesforce's
+        daily allocation) or raise to stop at once instead of retrying (Zoom's daily limit). Call
+        ``super().observe_response`` so the rate limiter still learns what is left.
+        """
         if self._limiter is None:
             return
         remaining = rl_headers.remaining(response)

@@ -80,10 +80,10 @@ class SalesforceClient(VendorClient):
         super().__init__(base_url, vendor=VENDOR, **kwargs)
         self.budget = budget
 
-    def _observe(self, response: httpx.Response) -> None:
+    def observe_response(self, response: httpx.Response) -> None:
         # Called by the base client for every response, refused ones included.
         self.budget.observe(response)
-        super()._observe(response)
+        super().observe_response(response)
 
 
 def token_fetcher(

@@ -45,12 +45,12 @@ def is_daily_limit(response: httpx.Response) -> bool:
 class ZoomClient(VendorClient):
     """A :class:`VendorClient` that fails fast on Zoom's daily rate limit instead of retrying it."""
 
-    def _observe(self, response: httpx.Response) -> None:
+    def observe_response(self, response: httpx.Response) -> None:
         # The base client calls this for every response before it decides on a retry, so a daily
         # limit raises here, before any backoff.
         if is_daily_limit(response):
             raise self._daily_limit_error(response)
-        super()._observe(response)
+        super().observe_response(response)
 
     def _daily_limit_error(self, response: httpx.Response) -> ZoomDailyLimitError:
         request = response.request
