@@ -8,7 +8,11 @@ from analyzers.base import Analyzer
 
 BUILTIN: dict[str, str] = {
     "billing_reconciliation": "analyzers.billing_reconciliation:BillingReconciliation",
+    "offboarding": "analyzers.offboarding:Offboarding",
+    "overlap": "analyzers.overlap:Overlap",
+    "renewals": "analyzers.renewals:Renewals",
     "rightsizing": "analyzers.rightsizing:Rightsizing",
+    "shadow_it": "analyzers.shadow_it:ShadowIt",
     "unused_seats": "analyzers.unused_seats:UnusedSeats",
     "vendor_risk": "analyzers.vendor_risk:VendorRisk",
 }
