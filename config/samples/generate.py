@@ -274,6 +274,35 @@ OPENAI *CHATGPT SUBSCR | ChatGPT Plus, corporate card 8803 (Engineering) | 20.00
 ]
 
 
+# The apps northwind.yaml declares for those card merchants (with the descriptor as an alias),
+# sanctioned: false. The shadow_it analyzer reports each with its average monthly spend.
+SHADOW_APPS = {
+    "CALENDLY": ("calendly", "Calendly"),
+    "GRAMMARLY CO INC": ("grammarly", "Grammarly"),
+    "OPENAI *CHATGPT SUBSCR": ("chatgpt", "ChatGPT"),
+}
+SHADOW_WINDOW_DAYS = 90  # the shadow_it default: spend over the last 90 days, divided by 3 months
+
+# The renewals policy of northwind.yaml: the deadline windows (the default), the unused-seats line
+# for "needed" (with the same 30-day Zoom override) and the default 10 % buffer, at least one seat.
+RENEWAL_WINDOWS = (120, 90, 60, 30)
+RENEWAL_BUFFER_PERCENT = 10
+
+# The app categories of northwind.yaml that hold more than one app, and the overlap policy:
+# people active in the last 30 days; two pairs are allowed on purpose.
+CATEGORIES = {
+    "productivity": ("google_workspace", "m365"),
+    "video": ("loom", "zoom"),
+    "design": ("adobe_cc", "figma"),
+    "crm": ("hubspot", "salesforce"),
+}
+OVERLAP_ACTIVE_DAYS = 30
+ALLOWED_PAIRS = {
+    ("google_workspace", "m365"): "Finance and Operations need desktop Excel; everyone else is on Google",
+    ("adobe_cc", "figma"): "Figma for product design, Creative Cloud for images and print",
+}
+
+
 @dataclass
 class Person:
     name: str
@@ -724,8 +753,163 @@ def _totals(findings: list[dict[str, object]], key: str) -> dict[str, str]:
     return {k: money(v) for k, v in sorted(sums.items())}
 
 
+def last_used(tenant: Tenant, person: Person, app: str) -> date | None:
+    """The day ``person`` last used ``app`` according to the exports (None: never)."""
+    if app == "google_workspace":  # the Google export's Last Sign In
+        return person.google_last_sign_in.date() if person.google_last_sign_in else None
+    if app == "m365":  # the usage report: Olive in August, everybody else within 12 days of its refresh
+        return IDLE_M365[2] if person.name == IDLE_M365[0] else M365_REFRESHED_ON - timedelta(days=11)
+    seen = tenant.last_seen.get((person.email, app))
+    return seen.date() if seen else None
+
+
+def _used_within(tenant: Tenant, person: Person, app: str, days: int) -> bool:
+    used = last_used(tenant, person, app)
+    return used is not None and (EVALUATED_ON - used).days <= days
+
+
+def renewals(tenant: Tenant) -> list[dict[str, object]]:
+    """Pools whose notice deadline (or, without auto-renewal, term end) is 120 days away or closer.
+
+    Needed seats: holders who are not leavers and used the app within the unused-seats line, or got
+    the seat within it. The recommended quantity adds 10 % (rounded up, at least one seat) and never
+    exceeds what was bought; the saving is the rest at the monthly price.
+    """
+    found = []
+    for pool in POOLS:
+        if pool.term_end is None:
+            continue
+        notice = pool.notice_days or 0
+        deadline = pool.term_end - timedelta(days=notice) if pool.auto_renew else pool.term_end
+        days_left = (deadline - EVALUATED_ON).days
+        if not 0 <= days_left <= max(RENEWAL_WINDOWS):
+            continue
+        window = min(w for w in RENEWAL_WINDOWS if days_left <= w)
+        active_days = INACTIVE_DAYS_BY_APP.get(pool.app, INACTIVE_DAYS)
+        holders = tenant.holders(pool)
+        needed = [
+            p
+            for p in holders
+            if not p.left
+            and (
+                _used_within(tenant, p, pool.app, active_days)
+                or (
+                    (p.email, pool.app) in tenant.assigned
+                    and (EVALUATED_ON - tenant.assigned[(p.email, pool.app)]).days <= active_days
+                )
+            )
+        ]
+        bought = tenant.purchased(pool)
+        buffer = max(1, -(-len(needed) * RENEWAL_BUFFER_PERCENT // 100))
+        recommended = min(bought, len(needed) + buffer) if needed else 0
+        saving = pool.monthly_price * (bought - recommended)
+        rank = sorted(RENEWAL_WINDOWS).index(window)
+        severity = (
+            ("high", "medium")[rank] if saving and rank < 2 else "low" if saving or rank == 0 else "info"
+        )
+        found.append(
+            _finding(
+                "renewal",
+                pool,
+                f"{pool.app}/{pool.sku} term ending {pool.term_end}",
+                Decimal(0),
+                severity=severity,
+                monthly_saving=money(saving),
+                deadline=str(deadline),
+                days_to_deadline=days_left,
+                window_days=window,
+                auto_renew=pool.auto_renew,
+                seats_purchased=bought,
+                seats_assigned=len(holders),
+                seats_needed=len(needed),
+                recommended_seats=recommended,
+            )
+        )
+    return sorted(found, key=lambda f: (str(f["deadline"]), str(f["app"])))
+
+
+def shadow_it(tenant: Tenant) -> list[dict[str, object]]:
+    """The card subscriptions nobody approved: the spend of the last 90 days over 3 months."""
+    since = EVALUATED_ON - timedelta(days=SHADOW_WINDOW_DAYS)
+    spend: dict[str, Decimal] = {}
+    for merchant, _, amount, first, cards in CARD_SUBSCRIPTIONS:
+        for month in _months():
+            # A charge lands on one of the month's first five days: the month must be wholly in or out.
+            inside = since < month and month + timedelta(days=4) <= EVALUATED_ON
+            assert inside or month + timedelta(days=4) <= since, f"{month} straddles the spend window"
+            if inside and month >= first:
+                spend[merchant] = spend.get(merchant, Decimal(0)) + amount * cards
+    found = []
+    for merchant, total in sorted(spend.items()):
+        app, name = SHADOW_APPS[merchant]
+        monthly = total / (Decimal(SHADOW_WINDOW_DAYS) / 30)
+        found.append(
+            {
+                "rule": "unsanctioned_app",
+                "app": app,
+                "sku": None,
+                "subject": app,
+                "monthly_waste": money(monthly),
+                "severity": "low",  # under 100 a month and no OAuth grants in the exports
+                "name": name,
+                "merchant": merchant,
+                "spend_in_window": money(total),
+            }
+        )
+    return found
+
+
+def overlap(tenant: Tenant) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Pairs of apps of one category: people active in both (duplicate tools, money: their seats in
+    the app to drop) or in neither (parallel tools, no money); the allowed pairs are not flagged."""
+    found, allowed = [], []
+    for category, (a, b) in sorted(CATEGORIES.items()):
+        if (a, b) in ALLOWED_PAIRS:
+            allowed.append({"category": category, "apps": [a, b], "why": ALLOWED_PAIRS[(a, b)]})
+            continue
+        active = {
+            app: {
+                p.email
+                for pool in POOLS
+                if pool.app == app
+                for p in tenant.holders(pool)
+                if not p.left and _used_within(tenant, p, app, OVERLAP_ACTIVE_DAYS)
+            }
+            for app in (a, b)
+        }
+        both = active[a] & active[b]
+        keep, drop = sorted((a, b), key=lambda app: -len(active[app]))
+        assert len(active[keep]) != len(active[drop]), "a tie would be decided on price"
+        saving = sum(
+            (
+                pool.monthly_price * len({p.email for p in tenant.holders(pool)} & both)
+                for pool in POOLS
+                if pool.app == drop
+            ),
+            Decimal(0),
+        )
+        found.append(
+            {
+                "rule": "duplicate_tools" if both else "parallel_tools",
+                "app": drop,
+                "sku": None,
+                "subject": f"{category}: {a}+{b}",
+                "monthly_waste": money(saving),
+                "severity": ("low" if saving < 100 else "medium" if saving < 1000 else "high")
+                if both
+                else "info",
+                "keep": keep,
+                "drop": drop,
+                "active_people": {app: len(active[app]) for app in (a, b)},
+                "active_in_both": len(both),
+            }
+        )
+    return found, allowed
+
+
 def expected_findings(tenant: Tenant) -> dict[str, object]:
-    """The unused_seats findings the planted facts call for, and the offboarding gaps."""
+    """The unused_seats findings the planted facts call for, the offboarding gaps and the
+    findings of renewals, shadow_it and overlap."""
     findings, near_misses = [], []
     for plant in PLANTED:
         pool, person = POOL[plant.app], tenant.person(plant.name)
@@ -761,10 +945,12 @@ def expected_findings(tenant: Tenant) -> dict[str, object]:
             inactive = days > INACTIVE_DAYS_BY_APP.get(pool.app, INACTIVE_DAYS)
             offboarding.append(
                 _finding(
-                    "offboarding",
+                    "offboarded",
                     pool,
                     person.email,
                     pool.monthly_price,
+                    severity="high",
+                    idp_status="suspended",  # csv_import reads Google's Archived as suspended too
                     google_status=leaver.status.lower(),
                     left=str(leaver.left),
                     days_inactive=days,
@@ -794,12 +980,23 @@ def expected_findings(tenant: Tenant) -> dict[str, object]:
         key=lambda f: (order.index(str(f["rule"])), str(f["app"]), str(f["sku"]), str(f["subject"]))
     )
     unused_total = _sum(findings)
+    renewal_findings = renewals(tenant)
+    shadow_findings = shadow_it(tenant)
+    overlap_findings, allowed = overlap(tenant)
+    by_analyzer = {
+        "unused_seats": findings,
+        "offboarding": offboarding,
+        "renewals": renewal_findings,
+        "shadow_it": shadow_findings,
+        "overlap": overlap_findings,
+    }
+    counted_twice = _sum([f for f in offboarding if f["also_unused_seats"]])
     return {
         "tenant": "northwind",
         "currency": "USD",
         "evaluated_on": str(EVALUATED_ON),
-        # The money of every finding that counts waste today (unused_seats; offboarding below
-        # overlaps it), by app and in all: what the daemon's waste metrics must add up to.
+        # The unused-seat waste -- seats nobody uses -- by app and in all. Every other analyzer's money
+        # is in its own section, and "all_analyzers" has what the daemon's waste metrics add up to.
         "monthly_waste_by_app": _totals(findings, "app"),
         "total_monthly_waste": unused_total,
         "unused_seats_policy": {
@@ -813,7 +1010,34 @@ def expected_findings(tenant: Tenant) -> dict[str, object]:
             "monthly_waste_by_rule": _totals(findings, "rule"),
             "monthly_waste_total": unused_total,
         },
-        "offboarding": {"seats": offboarding, "monthly_waste_total": _sum(offboarding)},
+        "offboarding": {
+            "findings": offboarding,
+            "monthly_waste_total": _sum(offboarding),
+            # Leavers' seats that are also inactive: unused_seats counts the same money.
+            "also_in_unused_seats": counted_twice,
+        },
+        "renewals": {
+            "findings": renewal_findings,
+            # The saving is evidence, not waste: it is made of seats unused_seats already counts.
+            "monthly_waste_total": _sum(renewal_findings),
+            "monthly_saving_total": money(
+                sum((Decimal(str(f["monthly_saving"])) for f in renewal_findings), Decimal(0))
+            ),
+        },
+        "shadow_it": {"findings": shadow_findings, "monthly_waste_total": _sum(shadow_findings)},
+        "overlap": {
+            "findings": overlap_findings,
+            "not_flagged": allowed,
+            "monthly_waste_total": _sum(overlap_findings),
+        },
+        # What the daemon's waste metrics, `saaswatch findings` and showback add up to: every open
+        # finding of every analyzer, so a leaver's inactive seat counts twice (counted_twice).
+        "all_analyzers": {
+            "open_findings": sum(len(v) for v in by_analyzer.values()),
+            "monthly_waste_by_analyzer": {k: _sum(v) for k, v in sorted(by_analyzer.items())},
+            "monthly_waste_total": _sum([f for v in by_analyzer.values() for f in v]),
+            "counted_twice": counted_twice,
+        },
     }
 
 

@@ -41,28 +41,52 @@ def test_sync_then_findings_list_exactly_the_planted_waste(sample: Path) -> None
     assert f"{EXPECTED['total_monthly_waste']} USD/month" in out
     code, out, _ = invoke("--config", str(sample), "findings", "--format", "json")
     assert code == 0
+    rows = json.loads(out)
     found = sorted(
-        (f["rule"], f["sku"], "unassigned" if f["rule"] == "unassigned" else f["subject"], f["monthly_waste"])
-        for f in json.loads(out)
+        (
+            f["analyzer"],
+            f["rule"],
+            f["sku"],
+            "unassigned" if f["rule"] == "unassigned" else f["subject"],
+            str(f["monthly_waste"]),
+        )
+        for f in rows
         if f["verdict"] == "fail"
     )
     planted = sorted(
-        (f["rule"], f["sku"], f["subject"], f["monthly_waste"]) for f in EXPECTED["unused_seats"]["findings"]
+        (analyzer, f["rule"], f["sku"], f["subject"], f["monthly_waste"])
+        for analyzer in EXPECTED["all_analyzers"]["monthly_waste_by_analyzer"]
+        for f in EXPECTED[analyzer]["findings"]
     )
     assert found == planted
-    assert not [f for f in json.loads(out) if f["verdict"] != "fail"]  # every source is fresh: no UNKNOWN
+    assert not [f for f in rows if f["verdict"] != "fail"]  # every source is fresh: no UNKNOWN
+    by_key = {(f["analyzer"], f["subject"]): f for f in rows}
+    for analyzer in ("offboarding", "renewals", "shadow_it", "overlap"):
+        for planted_finding in EXPECTED[analyzer]["findings"]:
+            finding = by_key[(analyzer, planted_finding["subject"])]
+            if analyzer == "offboarding":
+                finding = next(
+                    f for f in rows if f["analyzer"] == analyzer and (f["subject"], f["sku"]) == (
+                        planted_finding["subject"], planted_finding["sku"])
+                )  # fmt: skip
+            assert finding["severity"] == planted_finding["severity"], finding["title"]
+            for key in ("monthly_saving", "recommended_seats", "seats_needed", "deadline", "keep", "drop"):
+                if key in planted_finding:
+                    assert finding["evidence"][key] == planted_finding[key], (key, finding["title"])
 
 
 def test_findings_csv_and_table(sample: Path) -> None:
     invoke("--config", str(sample), "sync", "--once")
     code, out, _ = invoke("--config", str(sample), "findings", "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 0 and len(rows) == len(EXPECTED["unused_seats"]["findings"])
+    assert code == 0 and len(rows) == EXPECTED["all_analyzers"]["open_findings"]
     assert {"tenant", "rule", "app", "subject", "monthly_waste", "title"} <= set(rows[0])
     code, out, _ = invoke("--config", str(sample), "findings")
     assert code == 0
+    everything = EXPECTED["all_analyzers"]
     assert out.strip().endswith(
-        f"northwind: {EXPECTED['total_monthly_waste']} USD/month of waste in 29 open finding(s)"
+        f"northwind: {everything['monthly_waste_total']} USD/month of waste in "
+        f"{everything['open_findings']} open finding(s)"
     )
 
 
