@@ -601,6 +601,16 @@ def test_a_missing_subscriptions_permission_is_reported_once(stripe_api: Harness
     assert len(only(records, SpendRecord)) == 6  # invoices still read
 
 
+def test_without_customers_read_the_check_is_skipped_and_billing_still_lands(stripe_api: Harness) -> None:
+    stripe_api.fake.denied = {"/v1/customers"}
+    records = stripe_api.sync(**BILLING)
+    problems = [p for p in only(records, RowProblem) if p.where == "GET /v1/customers"]
+    assert len(problems) == 1 and "rak_customer_read" in problems[0].reason
+    assert len(stripe_api.fake.calls_to(f"/v1/customers/{ACME}")) == 1
+    assert stripe_api.fake.calls_to(f"/v1/customers/{ACME_EU}") == []  # not asked again
+    assert len(only(records, BilledItemRecord)) == 5
+
+
 def test_a_stop_request_ends_the_sync_after_the_page_in_hand(stripe_api: Harness) -> None:
     ctx = stripe_api.context()
     records: list[Record] = []
