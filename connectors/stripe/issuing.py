@@ -37,6 +37,8 @@ from connectors.stripe.values import (
     text,
 )
 
+STREAM = "issuing_transactions"
+PATH = "/v1/issuing/transactions"
 SHADOW_IT = "shadow-IT candidate (software merchant)"
 MAX_MERCHANT_CHARS = 200  # spend_line.merchant
 
@@ -90,10 +92,6 @@ def transaction_spend(
 def _is_software(category: str | None, mcc: str | None, settings: StripeSettings) -> bool:
     wanted = settings.software_categories
     return (category is not None and category in wanted) or (mcc is not None and mcc in wanted)
-
-
-STREAM = "issuing_transactions"
-PATH = "/v1/issuing/transactions"
 
 
 def read_transactions(

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from stripe_fake import API_KEY, API_VERSION, StripeFake, rate_limited, server_error
 
-from collector.catalog import Catalog, CatalogEntry
+from collector.catalog import Catalog, CatalogEntry, builtin_catalog
 from collector.config import Config, ConnectorConfig, TenantConfig
 from collector.connector import SyncContext
 from collector.health import source_health
@@ -221,17 +221,9 @@ def test_transactions_are_paged_with_starting_after_and_checkpointed(stripe_api:
 
 
 def test_the_real_catalog_puts_slack_descriptors_on_slack(stripe_api: Harness) -> None:
-    records = stripe_api.sync(catalog=Catalog(list(_builtin_slack())))
+    records = stripe_api.sync(catalog=builtin_catalog())
     slack = sorted(s.external_id for s in only(records, SpendRecord) if s.app_id == "slack")
     assert slack == ["ipi_1FakeTxn0001AbCdEfGh", "ipi_1FakeTxn0012AbCdEfGh"]
-
-
-def _builtin_slack() -> list[CatalogEntry]:
-    from collector.catalog import builtin_catalog
-
-    slack = builtin_catalog().get("slack")
-    assert slack is not None, "config/catalog has lost its slack entry"
-    return [slack]
 
 
 def test_other_spend_is_kept_when_asked_and_marked_not_software(stripe_api: Harness) -> None:
