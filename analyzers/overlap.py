@@ -2,7 +2,7 @@
 
 Apps are compared within their category (``app.category``: from ``apps.<id>.category`` in the config,
 else the vendor catalog). For every pair of apps in a category that people use -- active in the
-last ``active_days`` (default 30) by any fresh activity source; people the identity provider marks
+last ``active_days`` (default 30) by any activity source; people the identity provider marks
 suspended or deprovisioned do not count -- the finding gives the people active in each app alone and
 in both, the monthly cost of each, and which to keep:
 
@@ -17,7 +17,7 @@ Two rules:
   those people in the app to drop, at its monthly price per seat, capped at its cost. They already use
   the kept app, so these seats can go without buying anything; they are also active seats, so the
   unused-seats analyzer does not count them. Moving the people who use only the dropped app is a
-  migration whose cost saascanner cannot know; the evidence gives the net figure if they moved onto
+  migration whose cost saaswatch cannot know; the evidence gives the net figure if they moved onto
   the kept app at its price per seat (``saving_if_everyone_moved``).
 - ``parallel_tools``: nobody uses both: two teams, two tools. That may be a choice (each team's tool
   fits its work), so there is no money and the severity is INFO; the evidence has the same net
@@ -26,7 +26,8 @@ Two rules:
 Not compared: categories in ``exclude_categories``, apps with ``apps.<id>.exclude``, and the pairs in
 ``allowed_pairs`` (deliberate: desktop Office for Finance next to Google Workspace for everyone).
 
-UNKNOWN with no money when an activity source of either app is stale: who uses what is not known.
+UNKNOWN with no money when an activity source of either app is stale: who uses what is not known;
+the evidence keeps the counts as last known.
 
 Example policy::
 
@@ -48,7 +49,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
@@ -172,11 +173,14 @@ class Overlap(Analyzer):
     def _recent(
         self, session: Session, tenant: TenantView, settings: OverlapSettings, apps: list[str]
     ) -> Any:
-        """Subquery: distinct (person, app) active within ``active_days`` by a fresh source."""
+        """Subquery: distinct (person, app) active within ``active_days``.
+
+        Stale sources count here: a pair whose activity comes from one is reported UNKNOWN with what
+        was last known, rather than vanishing (a vanished finding would read as a realised saving).
+        """
         since = datetime.combine(
             tenant.now.date() - timedelta(days=settings.active_days), time.min, tzinfo=UTC
         )
-        fresh = Activity.source.not_in(sorted(tenant.stale_sources)) if tenant.stale_sources else true()
         return (
             select(Activity.person_id, Activity.app_id)
             .join(Person, Activity.person_id == Person.id)
@@ -184,7 +188,6 @@ class Overlap(Analyzer):
                 Activity.tenant_id == tenant.tenant_id,
                 Activity.app_id.in_(apps),
                 Activity.last_seen_at >= since,
-                fresh,
                 func.coalesce(Person.status, "").not_in(OFFBOARDED),
             )
             .distinct()
