@@ -56,7 +56,6 @@ def transaction_spend(
     created = required_epoch(raw, "created")
     amount = required_integer(raw, "amount")
     code = currency(raw)
-    kind = text(raw, "type") or "transaction"
     merchant = mapping(raw, "merchant_data") or {}
     name = text(merchant, "name")
     url = text(merchant, "url")
@@ -64,7 +63,9 @@ def transaction_spend(
     mcc = text(merchant, "category_code")
     # The descriptor first; the merchant's URL (zoom.us) when the descriptor says nothing useful.
     entry = catalog.match(name) or catalog.match(url)
-    what = f"card {kind}, merchant category {category or 'unknown'}" + (f" (MCC {mcc})" if mcc else "")
+    # The same text for a capture and its refund (the sign tells them apart), so that analyzers that
+    # group a merchant's lines by description see one merchant.
+    what = f"card spend, merchant category {category or 'unknown'}" + (f" (MCC {mcc})" if mcc else "")
     if entry is not None:
         app_id: str | None = entry.id
         description = what

@@ -187,16 +187,16 @@ def test_card_spend_lands_on_apps_with_stripe_signs_and_currencies(stripe_api: H
         currency="USD",
         merchant="OPENAI *CHATGPT SUBSCR",
         app_id=None,
-        description="shadow-IT candidate (software merchant); card capture, merchant category "
+        description="shadow-IT candidate (software merchant); card spend, merchant category "
         "digital_goods_applications (MCC 5817)",
         kind="card",
     )
     assert by_id["ipi_1FakeTxn0011AbCdEfGh"].description == (
-        "shadow-IT candidate (software merchant); card capture, merchant category "
+        "shadow-IT candidate (software merchant); card spend, merchant category "
         "computer_programming (MCC 7372)"
     )
     assert by_id["ipi_1FakeTxn0005AbCdEfGh"].description == (
-        "card refund, merchant category computer_software_stores (MCC 5734)"
+        "card spend, merchant category computer_software_stores (MCC 5734)"  # as for its capture
     )
     assert {s.kind for s in by_id.values()} == {"card"}
 
@@ -236,7 +236,7 @@ def test_other_spend_is_kept_when_asked_and_marked_not_software(stripe_api: Harn
     assert (coffee.app_id, coffee.amount, coffee.description) == (
         None,
         Decimal("48.50"),
-        "not software; card capture, merchant category eating_places_restaurants (MCC 5812)",
+        "not software; card spend, merchant category eating_places_restaurants (MCC 5812)",
     )
 
 
