@@ -27,20 +27,48 @@ from __future__ import annotations
 
 import fnmatch
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+    values,
+)
+from sqlalchemy.orm import Session, aliased
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, App, Person, Seat
 from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
+from collector.timeutil import UtcDateTime
 
 CENT = Decimal("0.01")
+# Inside SQL, a fresh source's "never signed in" (a NULL last seen) counts as this instant, so that
+# one MAX tells "no fresh row" (NULL), "only nevers" (NEVER) and "last seen at" apart.
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
+# VALUES rows (5 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
+POOLS_PER_STATEMENT = 1000
+# (person, app) pairs per sightings query.
+PAIRS_PER_QUERY = 500
+
+NO_DATA, UNKNOWN, NEVER_ACTIVE, INACTIVE = "no_data", "unknown", "never_active", "inactive"
 
 
 class AppPolicy(BaseModel):
@@ -89,21 +117,20 @@ def severity_for(monthly: Decimal) -> Severity:
     return Severity.LOW
 
 
-@dataclass
+@dataclass(slots=True)
 class Holder:
-    """One holder of a seat in a pool (several sources may report the same seat)."""
+    """One holder of seats in a pool, as the flagging statement returns it (merged across sources)."""
 
-    app_id: str
-    sku: str
+    key: tuple[str, str]  # the pool: (app, casefolded SKU)
+    bucket: str  # inactive | never_active | unknown | no_data
     person_id: int | None
     email: str | None
     display_name: str | None
     idp_status: str | None
-    assigned_at: datetime | None
+    assigned_at: datetime | None  # the earliest assignment any source reports
     account_created_at: datetime | None
     person_created_at: datetime | None
     seat_sources: set[str]
-    kind: str | None = None  # the account kind: user, guest, bot, service or unknown
 
     @property
     def label(self) -> str:
@@ -114,12 +141,13 @@ class Holder:
         return self.assigned_at or self.account_created_at or self.person_created_at
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sighting:
     source: str
     kind: str
     last_seen_at: datetime | None
     observed_at: datetime
+    feature: str = ""
 
     def as_evidence(self) -> dict[str, Any]:
         return {
@@ -134,6 +162,12 @@ def _days(now: datetime, then: datetime) -> int:
     return (now.date() - then.date()).days
 
 
+def _day_start(now: datetime, days_before: int) -> datetime:
+    """Midnight UTC ``days_before`` days before ``now``'s date: ``_days(now, t) > days_before``
+    exactly when ``t`` is earlier than this."""
+    return datetime.combine(now.date() - timedelta(days=days_before), time(0), tzinfo=UTC)
+
+
 class UnusedSeats(Analyzer):
     id = "unused_seats"
     title = "Unused seats"
@@ -146,28 +180,42 @@ class UnusedSeats(Analyzer):
             session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all()
         )
         pools = {pool.key: pool for pool in effective_pools(session, tenant.tenant_id)}
-        holders = self._holders(session, tenant.tenant_id)
-        sightings = self._sightings(session, tenant.tenant_id)
+        judged = [
+            pool
+            for _key, pool in sorted(pools.items())
+            if pool.seat_skus
+            and not settings.for_app(pool.app_id)[2]
+            and not settings.excludes_sku(pool.app_id, pool.sku)
+        ]
+        flagged = [
+            h for h in self._flagged(session, tenant, settings, judged) if not settings.excludes(h.email)
+        ]
+        flagged.sort(key=lambda h: (h.key, h.label))
+        sightings = self._sightings(
+            session, tenant.tenant_id, {(h.person_id, h.key[0]) for h in flagged if h.bucket != NO_DATA}
+        )
         findings: list[FindingDraft] = []
+        contexts: dict[tuple[str, str], _PoolContext] = {}
         no_data: dict[tuple[str, str], list[Holder]] = defaultdict(list)
-        for key, pool_holders in sorted(holders.items()):
-            pool = pools[key]
-            inactive_days, grace_days, excluded = settings.for_app(pool.app_id)
-            if excluded or settings.excludes_sku(pool.app_id, pool.sku):
+        for holder in flagged:
+            if holder.bucket == NO_DATA:
+                no_data[holder.key].append(holder)
                 continue
-            context = _PoolContext(pool, app_names.get(pool.app_id, pool.app_id), tenant)
-            for holder in pool_holders:
-                if settings.excludes(holder.email) or holder.kind in settings.exclude_account_kinds:
-                    continue
-                seen = sightings.get((holder.person_id, pool.app_id), []) if holder.person_id else []
-                finding = self._judge(holder, seen, context, inactive_days, grace_days)
-                if isinstance(finding, FindingDraft):
-                    findings.append(finding)
-                elif finding == "no data":
-                    no_data[key].append(holder)
+            pool = pools[holder.key]
+            context = contexts.get(holder.key)
+            if context is None:
+                context = contexts[holder.key] = _PoolContext(
+                    pool, app_names.get(pool.app_id, pool.app_id), tenant
+                )
+            inactive_days, grace_days, _ = settings.for_app(pool.app_id)
+            seen = sightings.get((holder.person_id, pool.app_id), []) if holder.person_id else []
+            finding = self._judge(holder, seen, context, inactive_days, grace_days)
+            if isinstance(finding, FindingDraft):
+                findings.append(finding)
         for key, missing in sorted(no_data.items()):
+            pool = pools[key]
             findings.append(
-                _no_usage_data(pools[key], app_names.get(key[0], key[0]), missing, len(holders[key]))
+                _no_usage_data(pool, app_names.get(key[0], key[0]), missing, pool.seats_assigned or 0)
             )
         for _key, pool in sorted(pools.items()):
             if settings.for_app(pool.app_id)[2] or settings.excludes_sku(pool.app_id, pool.sku):
@@ -177,60 +225,55 @@ class UnusedSeats(Analyzer):
                 findings.append(unassigned)
         return findings
 
-    def _holders(self, session: Session, tenant_id: str) -> dict[tuple[str, str], list[Holder]]:
-        stmt = (
-            select(
-                Seat.app_id,
-                Seat.sku,
-                Seat.assigned_at,
-                Seat.source,
-                Account.id,
-                Account.email,
-                Account.created_at,
-                Account.kind,
-                Person.id,
-                Person.email,
-                Person.display_name,
-                Person.status,
-                Person.created_at,
-            )
-            .join(Account, Seat.account_id == Account.id)
-            .outerjoin(Person, Account.person_id == Person.id)
-            .where(Seat.tenant_id == tenant_id)
-        )
-        merged: dict[tuple[str, str, object], Holder] = {}
-        for row in session.execute(stmt):
-            app_id, sku, assigned_at, source, account_id, account_email, account_created, kind = row[:8]
-            person_id, person_email, display_name, idp_status, person_created = row[8:]
-            who: object = person_id if person_id is not None else ("account", account_id)
-            key = (app_id, sku.casefold(), who)
-            holder = merged.get(key)
-            if holder is None:
-                merged[key] = Holder(
-                    app_id, sku, person_id, person_email or account_email, display_name, idp_status,
-                    assigned_at, account_created, person_created, {source}, kind,
-                )  # fmt: skip
-                continue
-            holder.seat_sources.add(source)
-            if assigned_at and (holder.assigned_at is None or assigned_at < holder.assigned_at):
-                holder.assigned_at = assigned_at
-        grouped: dict[tuple[str, str], list[Holder]] = defaultdict(list)
-        for (app_id, sku_key, _), holder in sorted(merged.items(), key=lambda kv: (kv[0][:2], kv[1].label)):
-            grouped[(app_id, sku_key)].append(holder)
-        return grouped
+    def _flagged(
+        self,
+        session: Session,
+        tenant: TenantView,
+        settings: UnusedSeatsSettings,
+        pools: Sequence[EffectivePool],
+    ) -> Iterable[Holder]:
+        """The holders the statement flags, pool batch by pool batch (usually one batch)."""
+        for start in range(0, len(pools), POOLS_PER_STATEMENT):
+            batch = pools[start : start + POOLS_PER_STATEMENT]
+            stmt = _flagging_statement(tenant, settings, batch)
+            for row in session.execute(stmt):
+                holder_id = row.holder
+                yield Holder(
+                    key=batch[row.pool_no].key,
+                    bucket=row.bucket,
+                    person_id=holder_id if holder_id > 0 else None,
+                    email=row.person_email or row.account_email,
+                    display_name=row.display_name,
+                    idp_status=row.idp_status,
+                    assigned_at=row.assigned_at,
+                    account_created_at=row.account_created_at,
+                    person_created_at=row.person_created_at,
+                    seat_sources=set(row.seat_sources.split(",")),
+                )
 
-    def _sightings(self, session: Session, tenant_id: str) -> dict[tuple[int, str], list[Sighting]]:
-        stmt = select(
-            Activity.person_id,
-            Activity.app_id,
-            Activity.source,
-            Activity.source_kind,
-            Activity.last_seen_at,
-            Activity.observed_at,
-        ).where(Activity.tenant_id == tenant_id)
+    def _sightings(
+        self, session: Session, tenant_id: str, pairs: set[tuple[int | None, str]]
+    ) -> dict[tuple[int, str], list[Sighting]]:
+        """Every source's sighting of the flagged (person, app) pairs only, fetched in chunks."""
+        ordered = sorted((pid, app) for pid, app in pairs if pid is not None)
         result: dict[tuple[int, str], list[Sighting]] = defaultdict(list)
-        for person_id, app_id, source, kind, last_seen, observed in session.execute(stmt):
-            result[(person_id, app_id)].append(Sighting(source, kind, last_seen, observed))
+        for start in range(0, len(ordered), PAIRS_PER_QUERY):
+            stmt = select(
+                Activity.person_id,
+                Activity.app_id,
+                Activity.source,
+                Activity.source_kind,
+                Activity.last_seen_at,
+                Activity.observed_at,
+                Activity.feature,
+            ).where(
+                Activity.tenant_id == tenant_id,
+                tuple_(Activity.person_id, Activity.app_id).in_(ordered[start : start + PAIRS_PER_QUERY]),
+            )
+            for person_id, app_id, source, kind, last_seen, observed, feature in session.execute(stmt):
+                result[(person_id, app_id)].append(Sighting(source, kind, last_seen, observed, feature))
+        for seen in result.values():
+            seen.sort(key=lambda s: (s.source, s.kind, s.feature))
         return result
 
     def _judge(
@@ -240,7 +283,7 @@ class UnusedSeats(Analyzer):
         context: _PoolContext,
         inactive_days: int,
         grace_days: int,
-    ) -> FindingDraft | str | None:
+    ) -> FindingDraft | None:
         now = context.tenant.now
         fresh = [s for s in seen if s.source not in context.tenant.stale_sources]
         stale = [s for s in seen if s.source in context.tenant.stale_sources]
@@ -250,12 +293,12 @@ class UnusedSeats(Analyzer):
             "idp_status": holder.idp_status,
             "seat_assigned": holder.assigned_at.date().isoformat() if holder.assigned_at else None,
             "seat_reported_by": sorted(holder.seat_sources),
-            "sources": [s.as_evidence() for s in sorted(seen, key=lambda s: (s.source, s.kind))],
+            "sources": [s.as_evidence() for s in seen],
             **context.pool_evidence,
         }
         if not fresh:
             if not stale:
-                return "no data"
+                return None  # the statement said otherwise: the data changed under it
             reasons = {s.source: context.tenant.stale_sources[s.source] for s in stale}
             evidence["stale_sources"] = reasons
             return context.draft(
@@ -299,6 +342,129 @@ class UnusedSeats(Analyzer):
             f"(last seen {last.date().isoformat()}, per {freshest.source})",
             evidence=evidence,
         )
+
+
+def _flagging_statement(
+    tenant: TenantView, settings: UnusedSeatsSettings, pools: Sequence[EffectivePool]
+) -> Select[Any]:
+    """One statement: the holders of ``pools`` whose seats look unused, with what the finding needs.
+
+    Per seat row it fuses the holder's fresh sightings of the app (the latest last seen; NEVER when
+    every fresh source says "never"; NULL without any fresh row) and keeps the rows judged by it:
+    older than the app's threshold, never, or no fresh data. Only those rows are then grouped per
+    (pool, holder) -- a person, or an account without one -- where the holder's earliest assignment
+    decides the new-joiner grace, and bots and service accounts drop out. Each row comes back with a
+    bucket: inactive, never_active, unknown (only stale sources know) or no_data (nobody knows).
+    """
+    tid = tenant.tenant_id
+    stale = sorted(tenant.stale_sources)
+    fresh: ColumnElement[bool] = Activity.source.not_in(stale) if stale else true()
+    never = literal(NEVER, UtcDateTime())
+    usage = (
+        select(
+            Activity.person_id,
+            Activity.app_id,
+            type_coerce(
+                func.max(case((fresh, func.coalesce(Activity.last_seen_at, never)))), UtcDateTime()
+            ).label("fresh_last"),
+            func.max(case((~fresh, 1), else_=0)).label("stale"),
+        )
+        .where(Activity.tenant_id == tid)
+        .group_by(Activity.person_id, Activity.app_id)
+        .subquery("usage")
+    )
+    rows = []
+    for pool_no, pool in enumerate(pools):
+        inactive_days, grace_days, _ = settings.for_app(pool.app_id)
+        cutoff, grace = _day_start(tenant.now, inactive_days), _day_start(tenant.now, grace_days)
+        # CAST: gives the VALUES columns text affinity on SQLite, so it can index them for the join.
+        rows += [
+            (cast(literal(pool.app_id), String), cast(literal(sku), String), pool_no, cutoff, grace)
+            for sku in pool.seat_skus
+        ]
+    judged = (
+        values(
+            column("app_id", String),
+            column("sku", String),
+            column("pool_no", Integer),
+            column("cutoff", UtcDateTime()),
+            column("grace", UtcDateTime()),
+            name="judged",
+        )
+        .data(rows)
+        .cte("judged")
+    )
+    kinds = settings.exclude_account_kinds
+    candidates = (
+        select(
+            judged.c.pool_no,
+            func.coalesce(Account.person_id, -Account.id).label("holder"),
+            Account.person_id,
+            Account.email,
+            Account.created_at,
+            case((Account.kind.in_(kinds), 1), else_=0).label("excluded")
+            if kinds
+            else literal(0).label("excluded"),
+            Seat.source,
+            Seat.assigned_at,
+            usage.c.fresh_last,
+            usage.c.stale,
+            judged.c.grace,
+        )
+        .select_from(Seat)
+        .join(judged, and_(judged.c.app_id == Seat.app_id, judged.c.sku == Seat.sku))
+        .join(Account, Account.id == Seat.account_id)
+        .outerjoin(usage, and_(usage.c.person_id == Account.person_id, usage.c.app_id == Seat.app_id))
+        .where(Seat.tenant_id == tid, or_(usage.c.fresh_last.is_(None), usage.c.fresh_last < judged.c.cutoff))
+        .subquery("candidates")
+    )
+    c = candidates.c
+    held = (
+        select(
+            c.pool_no,
+            c.holder,
+            func.min(c.person_id).label("person_id"),
+            func.min(c.email).label("account_email"),
+            type_coerce(func.min(c.assigned_at), UtcDateTime()).label("assigned_at"),
+            type_coerce(func.min(c.created_at), UtcDateTime()).label("account_created_at"),
+            func.aggregate_strings(c.source, ",").label("seat_sources"),
+            type_coerce(func.max(c.fresh_last), UtcDateTime()).label("fresh_last"),
+            func.max(c.stale).label("stale"),
+            type_coerce(func.max(c.grace), UtcDateTime()).label("grace"),
+        )
+        .group_by(c.pool_no, c.holder)
+        .having(func.max(c.excluded) == 0)
+        .subquery("held")
+    )
+    h = held.c
+    person = aliased(Person)
+    since = func.coalesce(h.assigned_at, h.account_created_at, person.created_at)
+    bucket = case(
+        (and_(h.fresh_last.is_(None), func.coalesce(h.stale, 0) == 0), NO_DATA),
+        (h.fresh_last.is_(None), UNKNOWN),
+        (h.fresh_last == never, NEVER_ACTIVE),
+        else_=INACTIVE,
+    )
+    # A seat nobody has used yet is left alone while it is new (the grace period).
+    outside_grace = or_(h.fresh_last.is_(None), h.fresh_last != never, since.is_(None), since < h.grace)
+    return (
+        select(
+            h.pool_no,
+            h.holder,
+            bucket.label("bucket"),
+            person.email.label("person_email"),
+            h.account_email,
+            person.display_name,
+            person.status.label("idp_status"),
+            h.assigned_at,
+            h.account_created_at,
+            person.created_at.label("person_created_at"),
+            h.seat_sources,
+        )
+        .select_from(held)
+        .outerjoin(person, person.id == h.person_id)
+        .where(outside_grace)
+    )
 
 
 class _PoolContext:

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, FindingDraft, TenantView, Verdict
@@ -23,10 +24,13 @@ from collector.catalog import Catalog, builtin_catalog
 from collector.config import Mute, TenantConfig
 from collector.health import source_health
 from collector.models import Finding
-from collector.store import Store
+from collector.store import Store, upsert
 from collector.timeutil import utcnow
 
 log = logging.getLogger("saaswatch.analysis")
+
+FINDING_KEY = ("tenant_id", "analyzer", "fingerprint")
+WRITE_CHUNK = 2000  # findings per upsert / fingerprints per resolving UPDATE
 
 
 @dataclass
@@ -110,60 +114,89 @@ def _persist(
     now: datetime,
     mutes: Sequence[Mute] = (),
 ) -> AnalysisResult:
+    """Merge ``drafts`` into the stored findings of ``analyzer_id``, in bulk.
+
+    Reads only (fingerprint, state) of what is stored, writes every draft with the store's upsert
+    (the first-seen time of a known finding is never overwritten) and resolves what is no longer
+    produced with chunked UPDATEs: a few statements whatever the number of findings.
+    """
     tenant_id = view.tenant_id
-    query = select(Finding).where(Finding.tenant_id == tenant_id, Finding.analyzer == analyzer_id)
-    existing = {f.fingerprint: f for f in session.scalars(query)}
-    opened = 0
+    stored = select(Finding.fingerprint, Finding.state).where(
+        Finding.tenant_id == tenant_id, Finding.analyzer == analyzer_id
+    )
+    existing: dict[str, str] = {fingerprint: state for fingerprint, state in session.execute(stored)}
+    finding = _table(Finding)
+    # Every column a run rewrites; first_seen_at is only ever written by the insert.
+    rewritten = [
+        c.name
+        for c in finding.columns
+        if c.name not in ("id", "tenant_id", "analyzer", "fingerprint", "first_seen_at")
+    ]
+    # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
+    today = now.date()
     seen: set[str] = set()
+    opened = open_count = 0
+    waste = Decimal(0)
+    rows: list[dict[str, Any]] = []
     for draft in drafts:
         fingerprint = draft.fingerprint
         if fingerprint in seen:
             raise ValueError(f"analyzer {analyzer_id} produced {fingerprint!r} twice")
         seen.add(fingerprint)
-        finding = existing.get(fingerprint)
-        # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
-        mute = _mute_for(mutes, analyzer_id, draft, now.date())
-        state = "suppressed" if mute else "open"
-        evidence = dict(draft.evidence)
+        mute = _mute_for(mutes, analyzer_id, draft, today)
+        evidence = draft.evidence
         if mute:
-            evidence["muted"] = {"reason": mute.reason, "expires": mute.expires.isoformat()}
-        if finding is None:
-            finding = Finding(
-                tenant_id=tenant_id,
-                analyzer=analyzer_id,
-                fingerprint=fingerprint,
-                first_seen_at=now,
-                state=state,
+            evidence = {**evidence, "muted": {"reason": mute.reason, "expires": mute.expires.isoformat()}}
+        else:
+            open_count += 1
+            if draft.verdict is Verdict.FAIL:
+                waste += draft.monthly_waste
+        state = "suppressed" if mute else "open"
+        # New, or back from resolved or suppressed (a state change also clears resolved_at).
+        opened += state == "open" and existing.get(fingerprint) != "open"
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "analyzer": analyzer_id,
+                "fingerprint": fingerprint,
+                "rule": draft.rule,
+                "app_id": draft.app_id,
+                "sku": draft.sku,
+                "subject": draft.subject,
+                "verdict": draft.verdict.value,
+                "severity": draft.severity.value,
+                "title": draft.title,
+                "monthly_waste": draft.monthly_waste,
+                "currency": view.currency,
+                "evidence": evidence,
+                "state": state,
+                "first_seen_at": now,
+                "last_seen_at": now,
+                "resolved_at": None,
+            }
+        )
+        if len(rows) >= WRITE_CHUNK:
+            upsert(session, finding, rows, key=FINDING_KEY, update=rewritten)
+            rows = []
+    upsert(session, finding, rows, key=FINDING_KEY, update=rewritten)
+    # No longer produced: resolved, keeping its money as the realised saving.
+    gone = sorted(fp for fp, state in existing.items() if fp not in seen and state in ("open", "suppressed"))
+    for start in range(0, len(gone), WRITE_CHUNK):
+        session.execute(
+            update(Finding)
+            .where(
+                Finding.tenant_id == tenant_id,
+                Finding.analyzer == analyzer_id,
+                Finding.fingerprint.in_(gone[start : start + WRITE_CHUNK]),
             )
-            session.add(finding)
-            opened += state == "open"
-        elif finding.state != state:
-            opened += state == "open"
-            finding.state = state
-            finding.resolved_at = None
-        finding.rule = draft.rule
-        finding.app_id = draft.app_id
-        finding.sku = draft.sku
-        finding.subject = draft.subject
-        finding.verdict = draft.verdict.value
-        finding.severity = draft.severity.value
-        finding.title = draft.title
-        finding.monthly_waste = draft.monthly_waste
-        finding.currency = view.currency
-        finding.evidence = evidence
-        finding.last_seen_at = now
-    resolved = 0
-    for fingerprint, finding in existing.items():
-        if fingerprint not in seen and finding.state in ("open", "suppressed"):
-            finding.state = "resolved"
-            finding.resolved_at = now
-            resolved += 1
-    open_drafts = [d for d in drafts if not _mute_for(mutes, analyzer_id, d, now.date())]
-    fails = [d for d in open_drafts if d.verdict is Verdict.FAIL]
+            .values(state="resolved", resolved_at=now)
+        )
     return AnalysisResult(
-        analyzer=analyzer_id,
-        open=len(open_drafts),
-        opened=opened,
-        resolved=resolved,
-        monthly_waste=sum((d.monthly_waste for d in fails), Decimal(0)),
+        analyzer=analyzer_id, open=open_count, opened=opened, resolved=len(gone), monthly_waste=waste
     )
+
+
+def _table(model: type[Any]) -> Table:
+    result = model.__table__
+    assert isinstance(result, Table)
+    return result

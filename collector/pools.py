@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, and_, column, func, select, values
 from sqlalchemy.orm import Session
 
 from collector.models import Account, LicensePool, Seat
@@ -43,6 +43,8 @@ class EffectivePool:
     auto_renew: bool | None
     notice_days: int | None
     sources: tuple[str, ...]
+    # The SKU's spellings on seat rows ("Business+", "business+"), in (source, SKU) order.
+    seat_skus: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -85,29 +87,17 @@ def effective_pools(session: Session, tenant_id: str) -> list[EffectivePool]:
     grouped: dict[tuple[str, str], list[LicensePool]] = defaultdict(list)
     for row in rows:
         grouped[(row.app_id, row.sku.casefold())].append(row)
-    # A holder is a person (or, without one, an account): two sources reporting the same person's
-    # seat (an export and later the API) are one assigned seat, not two.
-    holders: dict[tuple[str, str], set[int]] = defaultdict(set)
-    seat_sources: dict[tuple[str, str], set[str]] = defaultdict(set)
-    stmt = (
-        select(Seat.app_id, Seat.sku, Seat.source, func.coalesce(Account.person_id, -Account.id))
-        .join(Account, Seat.account_id == Account.id)
-        .where(Seat.tenant_id == tenant_id)
-        .distinct()
-    )
-    for app_id, sku, source, holder in session.execute(stmt):
-        holders[(app_id, sku.casefold())].add(holder)
-        seat_sources[(app_id, sku.casefold())].add(source)
-    seat_counts = {key: len(members) for key, members in holders.items()}
+    seats = seat_pools(session, tenant_id)
     pools = []
-    for key in sorted(set(grouped) | set(seat_counts)):
+    for key in sorted(set(grouped) | set(seats)):
         members = grouped.get(key, [])
+        held = seats.get(key)
         observed = [p for p in members if p.source != CONTRACT_SOURCE]
         contract = [p for p in members if p.source == CONTRACT_SOURCE]
         by_count = observed + contract  # seat counts: what a source saw beats what was signed
         by_money = contract + observed  # price and terms: the contract is where they were agreed
-        assigned = seat_counts.get(key) or _first([p.seats_assigned for p in by_count])
-        sku = members[0].sku if members else _sku_spelling(session, tenant_id, key)
+        assigned = (held.holders if held else None) or _first([p.seats_assigned for p in by_count])
+        sku = members[0].sku if members else held.skus[0] if held else key[1]
         pools.append(
             EffectivePool(
                 app_id=key[0],
@@ -122,12 +112,70 @@ def effective_pools(session: Session, tenant_id: str) -> list[EffectivePool]:
                 term_end=_first([p.term_end for p in by_money]),
                 auto_renew=_first([p.auto_renew for p in by_money]),
                 notice_days=_first([p.notice_days for p in by_money]),
-                sources=tuple(sorted({p.source for p in members} | seat_sources.get(key, set()))),
+                sources=tuple(sorted({p.source for p in members} | (held.sources if held else set()))),
+                seat_skus=held.skus if held else (),
             )
         )
     return pools
 
 
-def _sku_spelling(session: Session, tenant_id: str, key: tuple[str, str]) -> str:
-    skus = session.scalars(select(Seat.sku).where(Seat.tenant_id == tenant_id, Seat.app_id == key[0])).all()
-    return next((s for s in skus if s.casefold() == key[1]), key[1])
+@dataclass
+class SeatPool:
+    """What the seat rows say about one pool: its distinct holders, sources and SKU spellings."""
+
+    holders: int
+    sources: set[str]
+    skus: tuple[str, ...]  # spellings on seat rows, in (source, SKU) order
+
+
+# VALUES rows per statement (3 parameters each): far below SQLite's limit of 32,766 parameters.
+KEYS_PER_STATEMENT = 2000
+
+
+def seat_pools(session: Session, tenant_id: str) -> dict[tuple[str, str], SeatPool]:
+    """Per pool key (app, casefolded SKU): distinct holders, seat sources and SKU spellings.
+
+    A holder is a person (or, without one, an account): two sources reporting the same person's
+    seat (an export and later the API) are one assigned seat, not two. Counted in SQL per
+    (source, app, SKU spelling); only a pool reported by several sources or spellings needs a
+    second count across them, since one holder may be in each.
+    """
+    holder = func.coalesce(Account.person_id, -Account.id)
+    stmt = (
+        select(Seat.source, Seat.app_id, Seat.sku, func.count(func.distinct(holder)))
+        .join(Account, Seat.account_id == Account.id)
+        .where(Seat.tenant_id == tenant_id)
+        .group_by(Seat.source, Seat.app_id, Seat.sku)
+    )
+    parts: dict[tuple[str, str], list[tuple[str, str, int]]] = defaultdict(list)
+    for source, app_id, sku, count in session.execute(stmt):
+        parts[(app_id, sku.casefold())].append((source, sku, count))
+    result: dict[tuple[str, str], SeatPool] = {}
+    merged: list[tuple[str, str]] = []
+    for key, found in parts.items():
+        # The spelling a pool without a license_pools row is named by: the first in (source, SKU)
+        # order, which keeps finding fingerprints stable.
+        skus = tuple(dict.fromkeys(sku for _source, sku, _count in sorted(found)))
+        result[key] = SeatPool(found[0][2], {f[0] for f in found}, skus)
+        if len(found) > 1:
+            merged.append(key)
+    for start in range(0, len(merged), KEYS_PER_STATEMENT):
+        keys = merged[start : start + KEYS_PER_STATEMENT]
+        mapping = (
+            values(
+                column("app_id", String), column("sku", String), column("key_no", Integer), name="pool_keys"
+            )
+            .data([(key[0], sku, n) for n, key in enumerate(keys) for sku in result[key].skus])
+            .cte("pool_keys")
+        )
+        across = (
+            select(mapping.c.key_no, func.count(func.distinct(holder)))
+            .select_from(Seat)
+            .join(mapping, and_(mapping.c.app_id == Seat.app_id, mapping.c.sku == Seat.sku))
+            .join(Account, Seat.account_id == Account.id)
+            .where(Seat.tenant_id == tenant_id)
+            .group_by(mapping.c.key_no)
+        )
+        for key_no, count in session.execute(across):
+            result[keys[key_no]].holders = count
+    return result
