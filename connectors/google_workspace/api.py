@@ -55,7 +55,6 @@ LICENSING_SCOPE = "https://www.googleapis.com/auth/apps.licensing"
 
 # Network failures worth another try (a dropped or reset connection, a timeout, a TLS hiccup).
 TRANSIENT_ERRORS = (TimeoutError, ConnectionError, ssl.SSLError, http.client.HTTPException)
-TOKEN_ERRORS = (google.auth.exceptions.RefreshError, google.auth.exceptions.TransportError)
 
 
 @dataclass(frozen=True)
@@ -176,7 +175,9 @@ class GoogleApi:
         method = str(request.method)
         url = self.redactor.redact(str(request.uri))
         retry = self.plumbing.retry
-        for attempt in itertools.count(1):
+        attempt = 0
+        while True:
+            attempt += 1
             if self.plumbing.limiter is not None:
                 self.plumbing.limiter.acquire(max_wait=retry.max_wait)
             self.requests += 1
@@ -184,9 +185,11 @@ class GoogleApi:
                 body = request.execute(num_retries=0)
             except HttpError as exc:
                 wait, reason = self._retry_or_raise(api, exc, method, url, attempt)
-            except TOKEN_ERRORS as exc:
+            except google.auth.exceptions.RefreshError as exc:
+                # google-auth has already retried what its token endpoint called retryable.
                 raise self._token_refused(api, exc) from None
-            except TRANSIENT_ERRORS as exc:
+            except (*TRANSIENT_ERRORS, google.auth.exceptions.TransportError) as exc:
+                # A dropped connection, to the API or to the token endpoint (google-auth wraps those).
                 if attempt >= retry.max_attempts:
                     raise VendorHTTPError(
                         vendor=VENDOR, method=method, url=url, detail=type(exc).__name__, attempts=attempt
@@ -198,7 +201,6 @@ class GoogleApi:
                 return body
             self.log.info("%s %s: %s; retry %d in %.1fs", method, url, reason, attempt, wait)
             self.plumbing.sleep(wait)
-        raise AssertionError("unreachable")  # itertools.count never ends
 
     def _retry_or_raise(
         self, api: Api, exc: HttpError, method: str, url: str, attempt: int
@@ -211,7 +213,12 @@ class GoogleApi:
         decision = classify(response, self.plumbing.clock)
         if decision is None:
             error_class = AccessDenied if status == 403 else VendorHTTPError
-            detail = f"the {api.label} needs scope {api.scope}" if status == 403 else None
+            detail = None
+            if status == 403:
+                detail = (
+                    f"the {api.label} refused: check that {self.settings.admin_email} holds an admin role "
+                    f"that may use it and that the API is enabled in the service account's project"
+                )
             raise error_class(
                 vendor=VENDOR,
                 method=method,
@@ -244,7 +251,7 @@ class GoogleApi:
             self.plumbing.limiter.pause(decision.wait)
         return wait, decision.reason
 
-    def _token_refused(self, api: Api, exc: Exception) -> VendorHTTPError:
+    def _token_refused(self, api: Api, exc: google.auth.exceptions.RefreshError) -> AccessDenied:
         """The token endpoint's refusal, with what to check in the Admin console."""
         code: str | None = None
         message: str | None = None
@@ -261,10 +268,7 @@ class GoogleApi:
             f"no token for the {api.label}: domain-wide delegation of {client} must grant "
             f"{api.scope}, and {self.settings.admin_email} must be an admin allowed to use it"
         )
-        error_class = (
-            AccessDenied if isinstance(exc, google.auth.exceptions.RefreshError) else VendorHTTPError
-        )
-        return error_class(
+        return AccessDenied(
             vendor=VENDOR,
             method="POST",
             url=self.redactor.redact(self.key.token_uri),

@@ -51,7 +51,7 @@ from google_workspace_fake import (
     unavailable,
     user,
 )
-from harness import FakeServer, sync_through_daemon, write_config
+from harness import FakeServer, free_port, sync_through_daemon, write_config
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 
@@ -315,6 +315,7 @@ def test_users_seats_pools_sign_ins_sso_and_grants(fake: GoogleFake, server: Fak
         "customer": "my_customer", "projection": "full", "maxResults": "500",
     }  # fmt: skip
     assert "pageToken" not in listing[0] and listing[1]["pageToken"] and listing[2]["pageToken"]
+    assert listing[0]["fields"].startswith("nextPageToken,users(id,primaryEmail,name/fullName,lastLoginTime,")
     assert [c for c in records if isinstance(c, Checkpoint) and c.stream == "users"] == [
         Checkpoint("users"), Checkpoint("users"), Checkpoint("users", complete=True),
     ]  # fmt: skip
@@ -494,6 +495,16 @@ def test_a_rate_limit_that_never_ends_fails_the_run(fake: GoogleFake, server: Fa
 
     assert isinstance(error, RateLimitError)
     assert (error.status, error.vendor_code, error.attempts) == (403, "userRateLimitExceeded", 3)
+    assert run.clock.sleeps == [0.5, 1.0]
+
+
+def test_a_connection_that_keeps_failing_is_retried_then_fails(fake: GoogleFake, server: FakeServer) -> None:
+    # The token endpoint answers; nothing listens where the APIs should be.
+    run = Run(server, api_endpoint=f"http://127.0.0.1:{free_port()}", retry=RetryPolicy(max_attempts=3))
+    _, error = run.until_failure()
+
+    assert isinstance(error, VendorHTTPError) and error.status is None
+    assert (error.detail, error.attempts) == ("ConnectionRefusedError", 3)
     assert run.clock.sleeps == [0.5, 1.0]
 
 
@@ -735,7 +746,7 @@ def test_end_to_end_through_the_daemon(tmp_path: Path, store_url: str, shared_se
     ]
     shared_server.handler = fake
     server = shared_server
-    (tmp_path / "google-key.json").write_text(key_file(f"{server.url}/token"))
+    (tmp_path / "google-key.json").write_text(key_file())  # its token_uri is Google's: overridden below
     config = write_config(
         tmp_path,
         f"""
@@ -751,6 +762,7 @@ tenants:
           admin_email: {ADMIN}
           service_account_key_file: google-key.json
           api_endpoint: {server.url}
+          token_uri: {server.url}/token
           product_ids: [Google-Apps, Google-Vault]
           activity_lookback_days: 7
           requests_per_second: 1000
