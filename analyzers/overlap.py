@@ -42,7 +42,8 @@ Example policy::
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -50,7 +51,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from analyzers.unused_seats import severity_for
@@ -61,6 +62,7 @@ CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
 DAYS_PER_MONTH = 30
 EVIDENCE_PEOPLE = 20
+STREAM_ROWS = 10_000  # rows fetched at a time by the ordered walks
 
 
 class AppPolicy(BaseModel):
@@ -101,7 +103,6 @@ class Cost:
 
 @dataclass(frozen=True)
 class AppFacts:
-    tenant_id: str
     app_id: str
     name: str
     category: str
@@ -119,6 +120,37 @@ class AppFacts:
             "cost_basis": self.cost.basis,
             **({"price_note": self.cost.note} if self.cost.note else {}),
         }
+
+
+@dataclass
+class Usage:
+    active: Counter[str] = field(default_factory=Counter)
+    shared: Counter[tuple[str, str]] = field(default_factory=Counter)
+    sample: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
+    # Per pair: the (app, sku) seats held by the people active in both.
+    seats: dict[tuple[str, str], Counter[tuple[str, str]]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+
+
+class _SeatsByPerson:
+    """The seats of the person the ordered walk is at: a merge with the recent-activity walk."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._groups = itertools.groupby(rows, key=lambda row: int(row[0]))
+        self._current: tuple[int, list[tuple[str, str]]] | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        group = next(self._groups, None)
+        self._current = None if group is None else (group[0], [(r[1], r[2]) for r in group[1]])
+
+    def get(self, person_id: int) -> list[tuple[str, str]]:
+        while self._current is not None and self._current[0] < person_id:
+            self._advance()
+        if self._current is not None and self._current[0] == person_id:
+            return self._current[1]
+        return []
 
 
 class Overlap(Analyzer):
@@ -139,128 +171,98 @@ class Overlap(Analyzer):
         candidates = {a: (n, c) for c, apps in categories.items() if len(apps) > 1 for a, n in apps}
         if not candidates:
             return []
-        recent = self._recent(session, tenant, settings, sorted(candidates))
-        active: dict[str, int] = dict(
-            session.execute(
-                select(recent.c.app_id, func.count(func.distinct(recent.c.person_id))).group_by(
-                    recent.c.app_id
-                )
-            ).all()
-        )
-        shared = self._shared(session, tid, recent)
+        usage = self._usage(session, tenant, settings, {a: c for a, (_, c) in candidates.items()})
+        active = usage.active
         sources = self._activity_sources(session, tid, sorted(candidates))
         costs = self._costs(session, tenant, settings, sorted(candidates), active)
+        emails = self._emails(session, sorted({p for ids in usage.sample.values() for p in ids}))
         findings = []
         for category, apps in sorted(categories.items()):
             for (a, _), (b, _) in itertools.combinations(sorted(apps), 2):
                 if settings.allows(a, b) or not active.get(a) or not active.get(b):
                     continue
                 facts = [
-                    AppFacts(tid, x, candidates[x][0], category, active[x], costs[x]) for x in (a, b)
+                    AppFacts(x, candidates[x][0], category, active[x], costs[x]) for x in (a, b)
                 ]  # fmt: skip
-                both = shared.get((a, b), 0)
                 stale = {
                     s: tenant.stale_sources[s]
                     for s in sorted(sources.get(a, set()) | sources.get(b, set()))
                     if s in tenant.stale_sources
                 }
-                people = self._shared_people(session, recent, a, b) if both else []
                 keep, drop = sorted(facts, key=_preference)
-                held = self._shared_seats(session, recent, a, b, drop) if both else Decimal(0)
+                both = usage.shared.get((a, b), 0)
+                people = sorted(emails[p] for p in usage.sample.get((a, b), []) if p in emails)
+                held = _seats_money(drop, both, usage.seats.get((a, b), Counter()))
                 findings.append(self._draft(keep, drop, both, held, people, stale, tenant, settings))
         return findings
 
-    def _recent(
-        self, session: Session, tenant: TenantView, settings: OverlapSettings, apps: list[str]
-    ) -> Any:
-        """Subquery: distinct (person, app) active within ``active_days``.
+    def _usage(
+        self, session: Session, tenant: TenantView, settings: OverlapSettings, categories: dict[str, str]
+    ) -> Usage:
+        """Active people per app, and per pair of same-category apps those active in both, a sample
+        of them and the seats they hold in either app.
+
+        The database filters, de-duplicates and orders (person, app) rows; one pass folds them per
+        person, so the work grows with the rows, not with the square of them. (A self-join of the
+        active set finds no index to use on SQLite and takes minutes on a large tenant.)
 
         Stale sources count here: a pair whose activity comes from one is reported UNKNOWN with what
         was last known, rather than vanishing (a vanished finding would read as a realised saving).
         """
+        tid = tenant.tenant_id
+        apps = sorted(categories)
         since = datetime.combine(
             tenant.now.date() - timedelta(days=settings.active_days), time.min, tzinfo=UTC
         )
-        return (
+        recent = (
             select(Activity.person_id, Activity.app_id)
             .join(Person, Activity.person_id == Person.id)
             .where(
-                Activity.tenant_id == tenant.tenant_id,
+                Activity.tenant_id == tid,
                 Activity.app_id.in_(apps),
                 Activity.last_seen_at >= since,
                 func.coalesce(Person.status, "").not_in(OFFBOARDED),
             )
             .distinct()
-            .subquery()
+            .order_by(Activity.person_id)
+            .execution_options(yield_per=STREAM_ROWS)
         )
-
-    def _shared(self, session: Session, tid: str, recent: Any) -> dict[tuple[str, str], int]:
-        """People active in both apps, per pair of apps of the same category, counted in SQL."""
-        left, right = aliased(recent), aliased(recent)
-        app_l, app_r = aliased(App), aliased(App)
-        stmt = (
-            select(left.c.app_id, right.c.app_id, func.count())
-            .join(right, (right.c.person_id == left.c.person_id) & (left.c.app_id < right.c.app_id))
-            .join(app_l, (app_l.tenant_id == tid) & (app_l.id == left.c.app_id))
-            .join(app_r, (app_r.tenant_id == tid) & (app_r.id == right.c.app_id))
-            .where(app_l.category == app_r.category)
-            .group_by(left.c.app_id, right.c.app_id)
-        )
-        return {(a, b): n for a, b, n in session.execute(stmt)}
-
-    def _shared_people(self, session: Session, recent: Any, a: str, b: str) -> list[str]:
-        left, right = aliased(recent), aliased(recent)
-        stmt = (
-            select(Person.email)
-            .join(left, left.c.person_id == Person.id)
-            .join(right, right.c.person_id == Person.id)
-            .where(left.c.app_id == a, right.c.app_id == b)
-            .order_by(Person.email)
-            .limit(EVIDENCE_PEOPLE)
-        )
-        return list(session.scalars(stmt))
-
-    def _shared_seats(self, session: Session, recent: Any, a: str, b: str, drop: AppFacts) -> Decimal:
-        """Monthly price of the seats the people active in both apps hold in ``drop``.
-
-        An app known only from spend has no seats: each of those people costs its spend per active person.
-        """
-        if not drop.cost.prices:
-            per = drop.cost.per_seat or Decimal(0)
-            return per * self._count_both(session, recent, a, b)
-        left, right = aliased(recent), aliased(recent)
-        both = (
-            select(left.c.person_id)
-            .join(right, right.c.person_id == left.c.person_id)
-            .where(left.c.app_id == a, right.c.app_id == b)
-        )
-        stmt = (
-            select(func.lower(Seat.sku), func.count(func.distinct(Account.person_id)))
+        held = (
+            select(Account.person_id, Seat.app_id, func.lower(Seat.sku))
             .join(Account, Seat.account_id == Account.id)
-            .where(
-                Seat.tenant_id == drop.tenant_id,
-                Seat.app_id == drop.app_id,
-                Account.person_id.in_(both),
-            )
-            .group_by(func.lower(Seat.sku))
+            .where(Seat.tenant_id == tid, Seat.app_id.in_(apps), Account.person_id.is_not(None))
+            .distinct()
+            .order_by(Account.person_id)
+            .execution_options(yield_per=STREAM_ROWS)
         )
-        return sum(
-            (
-                drop.cost.prices.get((drop.app_id, sku.casefold()), Decimal(0)) * n
-                for sku, n in session.execute(stmt)
-            ),
-            Decimal(0),
-        )
+        usage = Usage()
+        seats_of = _SeatsByPerson(session.execute(held))
+        for person_id, rows in itertools.groupby(session.execute(recent), key=lambda row: int(row[0])):
+            by_category: dict[str, list[str]] = defaultdict(list)
+            for _, app_id in rows:
+                usage.active[app_id] += 1
+                by_category[categories[app_id]].append(app_id)
+            pairs = [
+                pair
+                for group in by_category.values()
+                for pair in itertools.combinations(sorted(group), 2)
+            ]  # fmt: skip
+            if not pairs:
+                continue
+            seats = seats_of.get(person_id)
+            for pair in pairs:
+                usage.shared[pair] += 1
+                if len(usage.sample[pair]) < EVIDENCE_PEOPLE:
+                    usage.sample[pair].append(person_id)
+                usage.seats[pair].update(seat for seat in seats if seat[0] in pair)
+        return usage
 
-    def _count_both(self, session: Session, recent: Any, a: str, b: str) -> int:
-        left, right = aliased(recent), aliased(recent)
-        stmt = (
-            select(func.count())
-            .select_from(left)
-            .join(right, right.c.person_id == left.c.person_id)
-            .where(left.c.app_id == a, right.c.app_id == b)
-        )
-        return int(session.scalar(stmt) or 0)
+    def _emails(self, session: Session, person_ids: list[int]) -> dict[int, str]:
+        emails: dict[int, str] = {}
+        for start in range(0, len(person_ids), 500):
+            part = person_ids[start : start + 500]
+            emails.update(session.execute(select(Person.id, Person.email).where(Person.id.in_(part))).all())
+        return emails
 
     def _activity_sources(self, session: Session, tid: str, apps: list[str]) -> dict[str, set[str]]:
         result: dict[str, set[str]] = defaultdict(set)
@@ -425,6 +427,23 @@ class Overlap(Analyzer):
             evidence=evidence,
             app_id=drop.app_id,
         )
+
+
+def _seats_money(drop: AppFacts, both: int, seats: Counter[tuple[str, str]]) -> Decimal:
+    """Monthly price of the seats the people active in both apps hold in ``drop``.
+
+    An app known only from spend has no seats: each of those people costs its spend per active person.
+    """
+    if not drop.cost.prices:
+        return (drop.cost.per_seat or Decimal(0)) * both
+    return sum(
+        (
+            drop.cost.prices.get((app_id, sku.casefold()), Decimal(0)) * count
+            for (app_id, sku), count in seats.items()
+            if app_id == drop.app_id
+        ),
+        Decimal(0),
+    )
 
 
 def _preference(facts: AppFacts) -> tuple[int, Decimal, Decimal, str]:

@@ -45,7 +45,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
@@ -162,12 +162,13 @@ class ShadowIt(Analyzer):
 
     def _apps(self, session: Session, tid: str) -> dict[str, tuple[str, str | None, bool | None, bool]]:
         """Every app: name, category, sanctioned flag, and whether IT manages it (pool or accounts)."""
-        has_pool = exists().where(LicensePool.tenant_id == tid, LicensePool.app_id == App.id)
-        has_account = exists().where(Account.tenant_id == tid, Account.app_id == App.id)
-        stmt = select(App.id, App.name, App.category, App.sanctioned, or_(has_pool, has_account)).where(
-            App.tenant_id == tid
+        # Two scans with DISTINCT, not an EXISTS per app: no index leads with (tenant_id, app_id).
+        managed = set(
+            session.scalars(select(LicensePool.app_id).where(LicensePool.tenant_id == tid).distinct())
         )
-        return {row[0]: (row[1], row[2], row[3], bool(row[4])) for row in session.execute(stmt)}
+        managed |= set(session.scalars(select(Account.app_id).where(Account.tenant_id == tid).distinct()))
+        stmt = select(App.id, App.name, App.category, App.sanctioned).where(App.tenant_id == tid)
+        return {row[0]: (row[1], row[2], row[3], row[0] in managed) for row in session.execute(stmt)}
 
     def _key(self, app_id: str | None, text: str, tenant: TenantView) -> tuple[str, bool]:
         """The app a spend line or grant is about, and whether the catalog (or connector) knew it."""
