@@ -4,9 +4,10 @@ needs.
 Credentials: the service account signs a JWT naming the admin it acts for (domain-wide delegation,
 ``sub``) and the scopes, and google-auth trades it at the token endpoint for an access token. Each
 API gets credentials of its own with only its own scope, so a scope the delegation lacks fails only
-the part of the sync that needs it (the token endpoint refuses a request naming any scope not
-granted, VENDOR_APIS.md 1.1). A 401 is answered by one token renewal and one retry
-(``AuthorizedHttp(max_refresh_attempts=1)``); a second 401 fails the call.
+the part of the sync that needs it (the token endpoint answers ``unauthorized_client`` when a
+scope asked for is not delegated, and a token request names all its scopes). A 401 is answered by
+one token renewal and one retry (``AuthorizedHttp(max_refresh_attempts=1)``); a second 401 fails
+the call.
 
 Retries are owned here: requests run with ``execute(num_retries=0)``. googleapiclient's own retry
 sleeps with ``time.sleep`` (no test could skip it), ignores ``Retry-After`` and leaves Google's
@@ -105,7 +106,6 @@ class Page:
 class _Client:
     resource: Any
     http: Any
-    credentials: Any
 
 
 class GoogleApi:
@@ -167,7 +167,7 @@ class GoogleApi:
                 static_discovery=True,
                 cache_discovery=False,
             )
-            found = self._clients[api] = _Client(resource, authorized, credentials)
+            found = self._clients[api] = _Client(resource, authorized)
         return found.resource
 
     def call(self, api: Api, request: Any) -> Mapping[str, Any]:
