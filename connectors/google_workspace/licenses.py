@@ -148,9 +148,12 @@ def read_totals(api: GoogleApi, today: date, days_back: int) -> LicenseTotals | 
         except AccessDenied as exc:
             return RowProblem(where, f"{exc}; license totals were not read")
         except VendorHTTPError as exc:
-            later = NOT_YET.search(exc.vendor_message or "") if exc.status == 400 else None
-            if later is None:
+            if exc.status not in (400, 404):
                 raise
+            later = NOT_YET.search(exc.vendor_message or "")
+            if later is None:
+                # E.g. a counter Google no longer knows: the totals are lost, the rest of the run stands.
+                return RowProblem(where, f"{exc}; license totals were not read")
             day = min(day - timedelta(days=1), date.fromisoformat(later.group(1)))
             continue
         totals = _totals(body, day, where)

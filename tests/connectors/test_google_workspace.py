@@ -448,6 +448,16 @@ def test_no_usage_report_in_days_is_a_problem_and_no_pools_are_written(
     assert len(only(records, SeatRecord)) == 5
 
 
+def test_a_usage_report_request_google_rejects_is_a_problem(fake: GoogleFake, server: FakeServer) -> None:
+    fake.fault(USAGE_PATH, google_error(400, "invalid", "Invalid parameter: accounts:apps_total_licenses"))
+    records = Run(server).records()
+
+    problems = [p for p in only(records, RowProblem) if "usage" in p.where]
+    assert [p.where for p in problems] == ["GET /admin/reports/v1/usage/dates/2026-11-20"]
+    assert "HTTP 400 [invalid] Invalid parameter: accounts:apps_total_licenses" in problems[0].reason
+    assert only(records, LicensePoolRecord) == [] and len(only(records, OAuthGrantRecord)) == 2
+
+
 def test_without_the_usage_report_pools_count_the_assignments(fake: GoogleFake, server: FakeServer) -> None:
     records = Run(server, read_usage_report=False).records()
 
