@@ -374,7 +374,7 @@ def test_second_sync_reads_only_new_events_from_the_cursor_less_the_overlap(
     fake.now = later
     fake.logs["login"] += [
         login(NOW + 2 * HOUR, ALICE),
-        login(NOW - 30 * timedelta(minutes=1), DAN),  # logged late: only visible now, inside the overlap
+        login(NOW - timedelta(minutes=30), DAN),  # logged late: only visible now, inside the overlap
     ]
     fake.logs["saml"].append(saml(NOW + HOUR, ERIN, "Salesforce"))
     fake.logs["token"].append(token(NOW + 3 * HOUR, DAN, "authorize", "Notion", NOTION, ["openid"]))
@@ -390,7 +390,7 @@ def test_second_sync_reads_only_new_events_from_the_cursor_less_the_overlap(
     events = [(a.email, a.app_id, a.last_seen_at) for a in only(from_logs(second), ActivityRecord)]
     assert events == [
         (ALICE, APP, NOW + 2 * HOUR),
-        (DAN, APP, NOW - 30 * timedelta(minutes=1)),
+        (DAN, APP, NOW - timedelta(minutes=30)),
         (ERIN, "salesforce", NOW + HOUR),
     ]
     # Erin's 07:00 sign-in was counted by the first sync: read again in the overlap, not counted again.
