@@ -398,7 +398,7 @@ class Overlap(Analyzer):
             evidence["action"] = (
                 f"Consolidate {category} on {keep.name}: remove the {drop.name} seats of the {both} "
                 f"people who use both ({money} {tenant.currency}/month), then move the "
-                f"{only[drop.app_id]} who use only {drop.name} and cancel it at its renewal."
+                f"{_people(only[drop.app_id])} using only {drop.name} and cancel it at its renewal."
             )
             title = (
                 f"{both} people use both {keep.name} and {drop.name} ({category}): keep {keep.name} "
@@ -460,6 +460,10 @@ def _why(keep: AppFacts, drop: AppFacts) -> str:
     if keep.cost.per_seat != drop.cost.per_seat:
         return f"as many active people; {keep.name} is cheaper per seat"
     return f"as many active people and the same price per seat; {keep.name} costs less in all"
+
+
+def _people(count: int) -> str:
+    return "1 person" if count == 1 else f"{count} people"
 
 
 def _money(amount: Decimal | None) -> str | None:
