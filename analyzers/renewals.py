@@ -5,8 +5,9 @@ For every license pool with a term end date, the deadline is the last day notice
 automatically. When the deadline is ``windows_days`` away or closer (default 120, 90, 60 and 30 days;
 exactly 30 days away is inside the 30-day window), the pool gets a finding with:
 
-- seats purchased, assigned, and *needed*: holders seen in the app within ``active_days`` (default
-  60, the unused-seats threshold; set both alike) by a fresh source, plus seats assigned within
+- seats purchased, assigned, active and *needed*. Active: holders seen in the app within
+  ``active_days`` (default 60, the unused-seats threshold; set both alike) by a fresh source, not
+  leavers. Needed: the active ones, plus seats assigned within
   ``active_days`` (new joiners), bot and service accounts (they need their seat without signing in)
   and holders no source reports usage for at all (nothing says they could go). Holders the identity
   provider marks suspended or deprovisioned are never needed.
@@ -135,6 +136,7 @@ class Usage:
     needed: int = 0
     without_usage_data: int = 0
     offboarded: int = 0
+    active: int = 0  # seen within active_days by a fresh source, not leavers
 
 
 def add_months(day: date, months: int) -> date:
@@ -246,14 +248,15 @@ class Renewals(Analyzer):
                     func.count(func.distinct(case((needed, holder)))),
                     func.count(func.distinct(case((and_(~leaver, ~any_data), holder)))),
                     func.count(func.distinct(case((leaver, holder)))),
+                    func.count(func.distinct(case((and_(~leaver, recent), holder)))),
                 )
                 .join(Account, Seat.account_id == Account.id)
                 .outerjoin(Person, Account.person_id == Person.id)
                 .where(Seat.tenant_id == tid, Seat.app_id.in_(app_ids))
                 .group_by(Seat.app_id, func.lower(Seat.sku))
             )
-            for app_id, sku, assigned, need, no_data, gone in session.execute(stmt):
-                result[(app_id, sku.casefold())] = Usage(assigned, need, no_data, gone)
+            for app_id, sku, assigned, need, no_data, gone, seen in session.execute(stmt):
+                result[(app_id, sku.casefold())] = Usage(assigned, need, no_data, gone, seen)
         return result
 
     def _activity_sources(self, session: Session, tid: str, apps: list[str]) -> dict[str, set[str]]:
@@ -300,6 +303,7 @@ class Renewals(Analyzer):
             "window_days": term.window,
             "seats_purchased": purchased,
             "seats_assigned": assigned,
+            "seats_active": usage.active,
             "seats_needed": usage.needed,
             "active_days": settings.active_days_for(pool.app_id),
             "held_by_leavers": usage.offboarded,

@@ -162,6 +162,7 @@ def test_needed_seats_recommended_quantity_and_saving(store: Store) -> None:
         "seats_needed": 20,
     }
     assert (draft.evidence["held_by_leavers"], draft.evidence["without_usage_data"]) == (1, 1)
+    assert draft.evidence["seats_active"] == 17  # 16 + sixty: used within 60 days
     assert draft.evidence["recommended_seats"] == 22
     assert draft.evidence["monthly_saving"] == "495.00"
     assert (draft.severity, draft.monthly_waste) == (Severity.HIGH, Decimal("0.00"))
