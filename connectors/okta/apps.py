@@ -2,7 +2,8 @@
 
 ``GET /api/v1/apps`` lists the org's app integrations; ``GET /api/v1/apps/{id}/users`` the users
 assigned to one, directly or through a group. Both count against the apps rate-limit bucket, so the
-per-app listings run a few at a time with the largest page Okta allows (500). Okta's own apps
+per-app listings run a few at a time with the largest page Okta allows (500), and from the start
+of the sync, while the users (another bucket) are read. Okta's own apps
 (Admin Console, Dashboard, Browser Plugin, Workflows) are assigned to everyone and are not separate
 products: the ``okta`` accounts come from the user listing instead.
 """
@@ -10,7 +11,8 @@ products: the ``okta`` accounts come from the user listing instead.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+from array import array
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -18,9 +20,10 @@ from urllib.parse import quote
 from collector.catalog import Catalog
 from collector.http import VendorClient
 from collector.records import AccountRecord, Record, RowProblem
+from connectors.okta.interning import NO_TIME, Interner
 from connectors.okta.listing import pages
 from connectors.okta.users import OKTA_APP, Directory
-from connectors.okta.values import BadValue, email_like, parse_optional_time, text
+from connectors.okta.values import BadValue, email_like, from_ms, parse_optional_time, text, to_ms
 
 APPS_PATH = "/api/v1/apps"
 APPS_PAGE_SIZE = 200  # the endpoint's maximum
@@ -41,10 +44,16 @@ class OktaApp:
     first_party: bool
 
 
-@dataclass(frozen=True)
+@dataclass
 class AssignmentPage:
+    """One page of an app's assignments, packed: they are read while the users still are, and wait
+    for the user directory (the e-mails) in a queue."""
+
     app: OktaApp
-    records: list[Record]
+    users: array[int]  # indexes into Assignments.users
+    created: array[int]  # epoch ms, NO_TIME when absent
+    statuses: array[int]  # indexes into Assignments.statuses
+    problems: list[RowProblem]
 
 
 def catalog_app_id(catalog: Catalog, label: str | None, name: str | None) -> str:
@@ -82,46 +91,67 @@ def read_apps(
     return apps
 
 
-def assignment_job(
-    client: VendorClient, app: OktaApp, directory: Directory
-) -> Callable[[Callable[[AssignmentPage], None]], None]:
-    """Reads the users assigned to ``app``, a page at a time."""
-    path = f"{APPS_PATH}/{quote(app.id, safe='')}/users"
+class Assignments:
+    """Reads app assignments on worker threads (see :class:`AssignmentPage`) and turns them into
+    accounts once the user directory is known."""
 
-    def job(emit: Callable[[AssignmentPage], None]) -> None:
-        for page in pages(client, path, {"limit": ASSIGNMENTS_PAGE_SIZE}, f"GET {path}"):
-            where = f"GET {path} page {page.number} (app {app.label!r})"
-            emit(AssignmentPage(app, [assignment(raw, app, directory, where) for raw in page.items]))
+    def __init__(self) -> None:
+        # Okta user id -> (id, the app username or app profile e-mail when it is an address)
+        self.users = Interner()
+        self.statuses = Interner()
 
-    return job
+    def job(self, client: VendorClient, app: OktaApp) -> Callable[[Callable[[AssignmentPage], None]], None]:
+        """Reads the users assigned to ``app``, a page at a time."""
+        path = f"{APPS_PATH}/{quote(app.id, safe='')}/users"
 
+        def job(emit: Callable[[AssignmentPage], None]) -> None:
+            for page in pages(client, path, {"limit": ASSIGNMENTS_PAGE_SIZE}, f"GET {path}"):
+                where = f"GET {path} page {page.number} (app {app.label!r})"
+                emit(self._pack(app, page.items, where))
 
-def assignment(raw: Any, app: OktaApp, directory: Directory, where: str) -> Record:
-    """An app user (``AppUser``) as the person's account in the app."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
-        return RowProblem(where, "id: missing; not an app user object")
-    user_id: str = raw["id"]
-    credentials = raw.get("credentials")
-    profile = raw.get("profile")
-    # The Okta user's e-mail joins the account to the person; the app username is only a fallback
-    # for a user created after the user listing was read.
-    email = (
-        directory.email_of(user_id)
-        or (email_like(credentials.get("userName")) if isinstance(credentials, dict) else None)
-        or (email_like(profile.get("email")) if isinstance(profile, dict) else None)
-    )
-    try:
-        created = parse_optional_time(raw.get("created"), "created")
-    except BadValue as exc:
-        return RowProblem(f"{where} (user {user_id})", str(exc))
-    status = raw.get("status")
-    return AccountRecord(
-        app_id=app.app_id,
-        external_id=user_id,
-        email=email,
-        status=status.lower() if isinstance(status, str) else "unknown",
-        created_at=created,
-    )
+        return job
+
+    def _pack(self, app: OktaApp, items: Sequence[Any], where: str) -> AssignmentPage:
+        packed = AssignmentPage(app, array("i"), array("q"), array("i"), [])
+        for raw in items:
+            if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+                packed.problems.append(RowProblem(where, "id: missing; not an app user object"))
+                continue
+            try:
+                created = parse_optional_time(raw.get("created"), "created")
+            except BadValue as exc:
+                packed.problems.append(RowProblem(f"{where} (user {raw['id']})", str(exc)))
+                continue
+            credentials, profile = raw.get("credentials"), raw.get("profile")
+            # The Okta user's e-mail joins the account to the person; the app username is only a
+            # fallback, for a user created after the user listing was read.
+            fallback = (
+                email_like(credentials.get("userName")) if isinstance(credentials, dict) else None
+            ) or (email_like(profile.get("email")) if isinstance(profile, dict) else None)
+            status = raw.get("status")
+            packed.users.append(self.users(raw["id"], fallback))
+            packed.created.append(NO_TIME if created is None else to_ms(created))
+            packed.statuses.append(
+                self.statuses(status.lower() if isinstance(status, str) else "unknown", None)
+            )
+        return packed
+
+    def records(self, page: AssignmentPage, directory: Directory) -> list[Record]:
+        """The page's accounts (one per app user) and problems."""
+        users, statuses = self.users.values, self.statuses.values
+        records: list[Record] = list(page.problems)
+        for user, created, status in zip(page.users, page.created, page.statuses, strict=True):
+            user_id, fallback = users[user]
+            records.append(
+                AccountRecord(
+                    app_id=page.app.app_id,
+                    external_id=user_id,
+                    email=directory.email_of(user_id) or fallback,
+                    status=statuses[status][0],
+                    created_at=None if created == NO_TIME else from_ms(created),
+                )
+            )
+        return records
 
 
 def assigned_apps(apps: dict[str, OktaApp], include_inactive: bool) -> list[OktaApp]:

@@ -9,18 +9,21 @@ from datetime import timedelta
 from typing import Any
 
 from collector.connector import Connector, ConnectorSettings, SyncContext
-from collector.records import AccountRecord, Checkpoint, DataKind, Record
+from collector.records import Checkpoint, DataKind, Record
 from connectors.okta import apps as okta_apps
 from connectors.okta.api import OktaApi, Plumbing
-from connectors.okta.apps import AssignmentPage, OktaApp, assigned_apps, assignment_job, read_apps
+from connectors.okta.apps import AssignmentPage, Assignments, OktaApp, assigned_apps, read_apps
 from connectors.okta.prefetch import Prefetcher, interleave
 from connectors.okta.settings import DEFAULT_SCOPES, OktaSettings
 from connectors.okta.syslog import STREAM as LOG_STREAM
-from connectors.okta.syslog import LogPage, LogStats, SliceDone, SystemLogReader
+from connectors.okta.syslog import LogPage, LogStats, SystemLogReader
 from connectors.okta.users import Directory, read_users
 
-# Assignment pages (500 accounts each) waiting for the sync thread.
-BUFFERED_ASSIGNMENT_PAGES = 16
+# Assignment pages (500 accounts each, packed: 8 KB) waiting for the sync thread: while the users
+# are read, the assignments go on until this many wait (600 a minute is the most Okta allows).
+BUFFERED_ASSIGNMENT_PAGES = 1024
+# At most this many waiting pages of one stream are written in one transaction.
+BATCH_PAGES = 8
 
 
 @dataclass
@@ -65,10 +68,11 @@ class OktaConnector(Connector):
         if not isinstance(settings, OktaSettings):
             raise TypeError(f"okta needs OktaSettings, got {type(settings).__name__}")
         self.stats = stats = SyncStats()
+        # Users, apps and the System Log are three rate-limit buckets: all three are read at once.
+        # The System Log and the assignments start first; what they bring waits, packed, until the
+        # users are read and give every Okta user id its e-mail.
         wake = threading.Event()
         with OktaApi(settings, ctx, self.plumbing) as api:
-            # The System Log is the longest read and has its own budget: it starts first and runs
-            # while the users are read (its pages wait, folded, until people have e-mails).
             reader = SystemLogReader(
                 api.logs,
                 saved=ctx.cursor(LOG_STREAM),
@@ -80,14 +84,30 @@ class OktaConnector(Connector):
                 wake=wake,
             )
             stats.log = reader.stats
+            assignments = Assignments()
+            assignment_pages: Prefetcher[AssignmentPage] | None = None
             try:
                 apps = yield from read_apps(api.apps, ctx.catalog, ctx.log)
+                chosen = assigned_apps(apps, settings.include_inactive_apps)
+                stats.apps, stats.apps_read = len(apps), len(chosen)
+                assignment_pages = Prefetcher(
+                    [assignments.job(api.apps, app) for app in chosen],
+                    workers=min(settings.assignment_workers, max(1, len(chosen))),
+                    capacity=BUFFERED_ASSIGNMENT_PAGES,
+                    stop=ctx.stop,
+                    name="assignments",
+                    wake=wake,
+                )
                 directory = yield from read_users(api.users, ctx.stop)
                 stats.users, stats.deprovisioned = len(directory.emails), directory.deprovisioned
                 if ctx.stop.is_set():
                     return
-                yield from self._assignments_and_log(ctx, settings, api, apps, directory, reader, wake)
+                yield from self._assignments_and_log(
+                    ctx, apps, directory, reader, assignments, assignment_pages
+                )
             finally:
+                if assignment_pages is not None:
+                    assignment_pages.close()
                 reader.close()
         if not ctx.stop.is_set():
             self._log_summary(ctx)
@@ -95,25 +115,14 @@ class OktaConnector(Connector):
     def _assignments_and_log(
         self,
         ctx: SyncContext,
-        settings: OktaSettings,
-        api: OktaApi,
         apps: dict[str, OktaApp],
         directory: Directory,
         reader: SystemLogReader,
-        wake: threading.Event,
+        assignments: Assignments,
+        assignment_pages: Prefetcher[AssignmentPage],
     ) -> Iterator[Record]:
-        """Both at once, each page written as it arrives: they draw on different rate-limit buckets."""
+        """Both at once, each page written as it arrives."""
         stats = self.stats
-        chosen = assigned_apps(apps, settings.include_inactive_apps)
-        stats.apps, stats.apps_read = len(apps), len(chosen)
-        assignments: Prefetcher[AssignmentPage] = Prefetcher(
-            [assignment_job(api.apps, app, directory) for app in chosen],
-            workers=min(settings.assignment_workers, max(1, len(chosen))),
-            capacity=BUFFERED_ASSIGNMENT_PAGES,
-            stop=ctx.stop,
-            name="assignments",
-            wake=wake,
-        )
         app_ids = {app_id: app.app_id for app_id, app in apps.items()}
         label_ids: dict[str | None, str] = {}
 
@@ -125,19 +134,22 @@ class OktaConnector(Connector):
                     found = label_ids[label] = okta_apps.catalog_app_id(ctx.catalog, label, None)
             return found
 
-        sources: tuple[Prefetcher[Any], ...] = (assignments, reader.prefetcher)
-        try:
-            for _, item in interleave(ctx.stop, *sources):
-                if isinstance(item, AssignmentPage):
-                    stats.assignments += sum(isinstance(r, AccountRecord) for r in item.records)
-                    yield from item.records
-                    yield Checkpoint(okta_apps.STREAM)
-                elif isinstance(item, LogPage | SliceDone):
-                    if isinstance(item, LogPage):
-                        yield from reader.records(item, directory.email_of, app_of)
-                    yield Checkpoint(LOG_STREAM, cursor=reader.cursor_after(item))
-        finally:
-            assignments.close()
+        sources: tuple[Prefetcher[Any], ...] = (assignment_pages, reader.prefetcher)
+        # Pages that are already waiting go into one transaction: when the store is the slower
+        # side, its per-transaction cost is paid once for several pages.
+        for source, items in interleave(ctx.stop, *sources, batch=BATCH_PAGES):
+            if source == 0:
+                for page in items:
+                    stats.assignments += len(page.users)
+                    yield from assignments.records(page, directory)
+                yield Checkpoint(okta_apps.STREAM)
+                continue
+            cursor = None
+            for item in items:
+                if isinstance(item, LogPage):
+                    yield from reader.records(item, directory.email_of, app_of)
+                cursor = reader.cursor_after(item) or cursor
+            yield Checkpoint(LOG_STREAM, cursor=cursor)
         if ctx.stop.is_set():
             return
         yield Checkpoint(okta_apps.STREAM, complete=True)
@@ -148,7 +160,7 @@ class OktaConnector(Connector):
         ctx.log.info(
             "okta: %d users (%d deprovisioned), %d of %d apps' assignments (%d accounts); System Log "
             "%s..%s: %d SSO events in %d requests, %d already counted, %d failed sign-ons, "
-            "%d by users no longer in Okta",
+            "%d superseded in this sync, %d by users no longer in Okta",
             s.users,
             s.deprovisioned,
             s.apps_read,
@@ -160,5 +172,6 @@ class OktaConnector(Connector):
             log.requests,
             log.duplicates,
             log.failed,
+            log.superseded,
             log.unknown_actors,
         )

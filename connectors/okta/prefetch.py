@@ -155,11 +155,13 @@ class Prefetcher(Generic[T]):
             thread.join(timeout=POLL_SECONDS * 2)
 
 
-def interleave(stop: threading.Event, *sources: Prefetcher[T]) -> Iterator[tuple[int, T]]:
+def interleave(
+    stop: threading.Event, *sources: Prefetcher[T], batch: int = 1
+) -> Iterator[tuple[int, list[T]]]:
     """Items of several prefetchers sharing one ``wake`` event, as they arrive, with their source's index.
 
-    Takes one item from each ready source in turn, so a busy source does not starve the others.
-    Ends when all are finished, or at once when ``stop`` is set.
+    Takes what each ready source has waiting, up to ``batch`` items, in turn, so a busy source does
+    not starve the others. Ends when all are finished, or at once when ``stop`` is set.
     """
     wake = sources[0].wake
     while not all(s.finished for s in sources) and not stop.is_set():
@@ -167,9 +169,21 @@ def interleave(stop: threading.Event, *sources: Prefetcher[T]) -> Iterator[tuple
         progressed = False
         for index, source in enumerate(sources):
             was_finished = source.finished
-            ready, item = source.poll()
-            progressed = progressed or ready or source.finished != was_finished
-            if ready:
-                yield index, cast(T, item)
+            items: list[T] = []
+            failure: BaseException | None = None
+            while len(items) < batch:
+                try:
+                    ready, item = source.poll()
+                except BaseException as exc:  # a job failed: first hand over what came before it
+                    failure = exc
+                    break
+                if not ready:
+                    break
+                items.append(cast(T, item))
+            progressed = progressed or bool(items) or source.finished != was_finished
+            if items:
+                yield index, items
+            if failure is not None:
+                raise failure
         if not progressed:
             wake.wait(POLL_SECONDS)

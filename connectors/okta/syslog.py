@@ -30,6 +30,7 @@ from typing import Any
 
 from collector.http import VendorClient
 from collector.records import ActivityRecord, ActivitySource, Record, RowProblem
+from connectors.okta.interning import Interner
 from connectors.okta.listing import pages
 from connectors.okta.prefetch import Prefetcher
 from connectors.okta.values import BadValue, email_like, from_ms, iso, parse_time, text, to_ms
@@ -44,11 +45,17 @@ HOUR_MS = 3_600_000
 # keep the workers busy; shorter windows than this per slice are not worth a worker.
 MIN_SLICE_MS = HOUR_MS
 SLICES_PER_WORKER = 2
+# A first sync reads newest first, and the more slices there are, the more of its older sign-ons
+# are already outdated when they are read (see SystemLogReader).
+FIRST_SYNC_SLICES_PER_WORKER = 4
+# The pairs remembered for that (about 100 bytes each); beyond, new pairs are written, not skipped.
+MAX_TRACKED_PAIRS = 300_000
 # Bounds the cursor (stored with every checkpoint) for very busy orgs; the newest are kept.
 MAX_CURSOR_UUIDS = 5_000
-# Folded pages waiting for the sync thread. They are small (16 bytes an entry), and while the
-# users are read first, the System Log readers keep going until this many are waiting.
-BUFFERED_PAGES = 256
+# Folded pages waiting for the sync thread. They are small (16 bytes an entry plus the uuids of
+# the overlap), and while the users are read first, the System Log readers keep going until this
+# many wait: about what a 600-a-minute budget allows during a 50,000-user listing.
+BUFFERED_PAGES = 512
 APP_BITS = 24  # an (actor, app) pair is packed into one 64-bit key: actor index << 24 | app index
 APP_MASK = (1 << APP_BITS) - 1
 
@@ -84,35 +91,16 @@ class LogSlice:
     last: bool
 
 
-def plan_slices(since_ms: int, until_ms: int, workers: int) -> list[LogSlice]:
+def plan_slices(
+    since_ms: int, until_ms: int, workers: int, per_worker: int = SLICES_PER_WORKER
+) -> list[LogSlice]:
     """Cut ``[since, until]`` into equal slices, enough for ``workers`` to read side by side."""
     span = until_ms - since_ms
     if span <= 0:
         return []
-    count = max(1, min(SLICES_PER_WORKER * workers, span // MIN_SLICE_MS))
+    count = max(1, min(per_worker * workers, span // MIN_SLICE_MS))
     bounds = [since_ms + span * i // count for i in range(count + 1)]
     return [LogSlice(i, bounds[i], bounds[i + 1], i == count - 1) for i in range(count)]
-
-
-class Interner:
-    """Strings to small ints, shared by the workers, so a folded page is two arrays of numbers."""
-
-    def __init__(self) -> None:
-        self._index: dict[str, int] = {}
-        self.values: list[tuple[str, str | None]] = []  # (id, label)
-        self._lock = threading.Lock()
-
-    def __call__(self, key: str, label: str | None) -> int:
-        found = self._index.get(key)
-        if found is not None:
-            return found
-        with self._lock:
-            found = self._index.get(key)
-            if found is None:
-                found = len(self.values)
-                self.values.append((key, label))
-                self._index[key] = found
-            return found
 
 
 @dataclass
@@ -143,6 +131,7 @@ class LogStats:
     duplicates: int = 0
     failed: int = 0
     unknown_actors: int = 0
+    superseded: int = 0  # folded sign-ons not written: a later slice had a later one
     requests: int = 0
     since: datetime | None = None
     until: datetime | None = None
@@ -306,7 +295,15 @@ def slice_job(
 
 
 class SystemLogReader:
-    """Plans the window from the saved cursor and reads it on worker threads from construction on."""
+    """Plans the window from the saved cursor and reads it on worker threads from construction on.
+
+    Slices are read oldest first, so the cursor moves on while the sync goes, except on a first
+    sync (no cursor yet): that one reads its slices newest first. A pair's newest sign-on makes
+    its older ones useless to the store, so once a newer slice wrote a pair, an older slice's
+    sign-on of it is skipped; on a 90-day window that is most of them (a 2,000,000-event org: about
+    a quarter are written). Its cursor is saved when the whole window is read, and a first sync
+    that fails starts over (what it wrote stays).
+    """
 
     def __init__(
         self,
@@ -327,10 +324,15 @@ class SystemLogReader:
         since_ms = oldest_ms if previous is None else max(oldest_ms, previous.published_ms - overlap_ms)
         self.stats = LogStats(since=from_ms(since_ms), until=now)
         self.folder = Folder(previous, overlap_ms)
-        slices = plan_slices(since_ms, until_ms, workers)
+        newest_first = previous is None
+        per_worker = FIRST_SYNC_SLICES_PER_WORKER if newest_first else SLICES_PER_WORKER
+        slices = plan_slices(since_ms, until_ms, workers, per_worker)
         self.watermark = Watermark(slices, overlap_ms, previous)
+        # (actor, app) -> the latest slice a sign-on of the pair was written from, in this sync.
+        self.newest_slice: dict[int, int] = {}
+        order = reversed(slices) if newest_first else iter(slices)
         self.prefetcher: Prefetcher[LogPage | SliceDone] = Prefetcher(
-            [slice_job(client, self.folder, piece) for piece in slices],
+            [slice_job(client, self.folder, piece) for piece in order],
             workers=min(workers, max(1, len(slices))),
             capacity=BUFFERED_PAGES,
             stop=stop,
@@ -347,7 +349,15 @@ class SystemLogReader:
         self.stats.duplicates += page.duplicates
         self.stats.failed += page.failed
         actors, apps = self.folder.actors.values, self.folder.apps.values
+        newest, here = self.newest_slice, page.slice
         for key, ms in zip(page.keys, page.times, strict=True):
+            seen = newest.get(key, -1)
+            if seen > here:
+                # A later slice already wrote a later sign-on of this pair: this one changes nothing.
+                self.stats.superseded += 1
+                continue
+            if seen < here and (seen >= 0 or len(newest) < MAX_TRACKED_PAIRS):
+                newest[key] = here
             actor_id, login = actors[key >> APP_BITS]
             email = email_of(actor_id) or email_like(login)
             if email is None:

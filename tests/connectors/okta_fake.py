@@ -60,8 +60,13 @@ DEFAULT_LIMIT = {"users": 200, "apps": 20, "app_users": 50, "logs": 100}
 
 
 def iso_ms(ms: int) -> str:
-    moment = EPOCH + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(ms // 1000)) + f"{ms % 1000:03d}Z"
+
+
+def uuid4_like(value: int) -> str:
+    """A version-4-shaped UUID string from 128 bits (cheaper than uuid.UUID for millions of them)."""
+    x = f"{value & ((1 << 128) - 1):032x}"
+    return f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{'89ab'[int(x[16], 16) & 3]}{x[17:20]}-{x[20:]}"
 
 
 def parse_ms(text: str) -> int:
@@ -399,102 +404,153 @@ class GeneratedOrg:
         at = self._time(k)
         return at if at <= self.visible_until else None
 
-    def event(self, event_type: str, k: int) -> dict[str, Any]:
+    def _event_fields(self, k: int) -> dict[str, str]:
+        """The parts of event ``k`` that vary, all plain JSON-safe strings."""
         h = mix(k ^ (self.seed << 40))
         n = bisect.bisect_right(self.cumulative, h % self.cumulative[-1])
         j = n + self.first_party
         stride, offset = self._stride(j)
         i = offset + ((h >> 20) % self._assigned(j)) * stride
-        app_id, label, login = (
-            self.app_id(j),
-            LABELS[n] if n < len(LABELS) else f"Internal Tool {n:03d}",
-            self.login(i),
-        )
-        ip = f"203.0.113.{h % 250 + 1}"
         return {
-            "actor": {
-                "id": self.user_id(i),
-                "type": "User",
-                "alternateId": login,
-                "displayName": f"User{i} Bench",
-                "detailEntry": None,
-            },
-            "client": {
-                "userAgent": {
-                    "rawUserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
-                    "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-                    "os": "Mac OS X",
-                    "browser": "CHROME",
-                },
-                "zone": "null",
-                "device": "Computer",
-                "id": None,
-                "ipAddress": ip,
-                "geographicalContext": {
-                    "city": "Springfield",
-                    "state": "Oregon",
-                    "country": "United States",
-                    "postalCode": "97477",
-                    "geolocation": {"lat": 44.0462, "lon": -123.022},
-                },
-            },
-            "device": None,
-            "authenticationContext": {
-                "authenticationProvider": None,
-                "credentialProvider": None,
-                "credentialType": None,
-                "issuer": None,
-                "interface": None,
-                "authenticationStep": 0,
-                "externalSessionId": f"102{h % 10**12:012d}",
-            },
-            "displayMessage": "User single sign on to app",
-            "eventType": SSO,
-            "outcome": {"result": "FAILURE" if h % 200 == 0 else "SUCCESS", "reason": None},
+            "actor_id": self.user_id(i),
+            "login": self.login(i),
+            "name": f"User{i} Bench",
+            "ip": f"203.0.113.{h % 250 + 1}",
+            "session": f"102{h % 10**12:012d}",
+            "result": "FAILURE" if h % 200 == 0 else "SUCCESS",
             "published": iso_ms(self._time(k)),
-            "securityContext": {
-                "asNumber": 64496,
-                "asOrg": "example isp",
-                "isp": "example isp",
-                "domain": "example.net",
-                "isProxy": False,
-            },
-            "severity": "INFO",
-            "debugContext": {
-                "debugData": {
-                    "requestId": f"Z{h:016x}",
-                    "requestUri": f"/app/{app_id}/sso/saml",
-                    "url": f"/app/{app_id}/sso/saml?",
-                }
-            },
-            "legacyEventType": "app.auth.sso",
-            "transaction": {"type": "WEB", "id": f"Z{h >> 4:015x}", "detail": {}},
-            "uuid": str(uuidlib.UUID(int=mix(k) << 64 | mix(k + 1), version=4)),
-            "version": "0",
-            "request": {
-                "ipChain": [{"ip": ip, "geographicalContext": None, "version": "V4", "source": None}]
-            },
-            "target": [
-                {
-                    "id": app_id,
-                    "type": "AppInstance",
-                    "alternateId": label,
-                    "displayName": label,
-                    "detailEntry": {"signOnModeType": "SAML_2_0"},
-                },
-                {
-                    "id": f"0ua{i:012d}x5d7",
-                    "type": "AppUser",
-                    "alternateId": login,
-                    "displayName": f"User{i} Bench",
-                    "detailEntry": None,
-                },
-            ],
+            "request_id": f"Z{h:016x}",
+            "app_id": self.app_id(j),
+            "transaction": f"Z{h >> 4:015x}",
+            "uuid": uuid4_like(mix(k) << 64 | mix(k + 1)),
+            "label": LABELS[n] if n < len(LABELS) else f"Internal Tool {n:03d}",
+            "app_user_id": f"0ua{i:012d}x5d7",
         }
+
+    def event(self, event_type: str, k: int) -> dict[str, Any]:
+        return sso_event_object(self._event_fields(k))
+
+    def event_json(self, k: int) -> str:
+        """Event ``k`` serialised, the same as ``json.dumps(event(k))`` but a template fill: the
+        benchmark's server writes 2,000,000 of them."""
+        return SSO_EVENT_TEMPLATE % self._event_fields(k)
 
     def sso_events_between(self, since_ms: int, until_ms: int) -> int:
         """How many events fall in ``[since, until)`` (failed sign-ons included)."""
         return self.events_from(SSO, until_ms) - self.events_from(SSO, since_ms)
+
+
+def sso_event_object(f: dict[str, str]) -> dict[str, Any]:
+    """A generated ``user.authentication.sso`` event, from its varying parts (see GeneratedOrg)."""
+    return {
+        "actor": {
+            "id": f["actor_id"],
+            "type": "User",
+            "alternateId": f["login"],
+            "displayName": f["name"],
+            "detailEntry": None,
+        },
+        "client": {
+            "userAgent": {
+                "rawUserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
+                "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+                "os": "Mac OS X",
+                "browser": "CHROME",
+            },
+            "zone": "null",
+            "device": "Computer",
+            "id": None,
+            "ipAddress": f["ip"],
+            "geographicalContext": {
+                "city": "Springfield",
+                "state": "Oregon",
+                "country": "United States",
+                "postalCode": "97477",
+                "geolocation": {"lat": 44.0462, "lon": -123.022},
+            },
+        },
+        "device": None,
+        "authenticationContext": {
+            "authenticationProvider": None,
+            "credentialProvider": None,
+            "credentialType": None,
+            "issuer": None,
+            "interface": None,
+            "authenticationStep": 0,
+            "externalSessionId": f["session"],
+        },
+        "displayMessage": "User single sign on to app",
+        "eventType": SSO,
+        "outcome": {"result": f["result"], "reason": None},
+        "published": f["published"],
+        "securityContext": {
+            "asNumber": 64496,
+            "asOrg": "example isp",
+            "isp": "example isp",
+            "domain": "example.net",
+            "isProxy": False,
+        },
+        "severity": "INFO",
+        "debugContext": {
+            "debugData": {
+                "requestId": f["request_id"],
+                "requestUri": f"/app/{f['app_id']}/sso/saml",
+                "url": f"/app/{f['app_id']}/sso/saml?",
+            }
+        },
+        "legacyEventType": "app.auth.sso",
+        "transaction": {"type": "WEB", "id": f["transaction"], "detail": {}},
+        "uuid": f["uuid"],
+        "version": "0",
+        "request": {
+            "ipChain": [{"ip": f["ip"], "geographicalContext": None, "version": "V4", "source": None}]
+        },
+        "target": [
+            {
+                "id": f["app_id"],
+                "type": "AppInstance",
+                "alternateId": f["label"],
+                "displayName": f["label"],
+                "detailEntry": {"signOnModeType": "SAML_2_0"},
+            },
+            {
+                "id": f["app_user_id"],
+                "type": "AppUser",
+                "alternateId": f["login"],
+                "displayName": f["name"],
+                "detailEntry": None,
+            },
+        ],
+    }
+
+
+# The same as a %-template, filled in by GeneratedOrg.event_json.
+SSO_EVENT_TEMPLATE = re.sub(
+    r"@@(\w+)@@",
+    r"%(\1)s",
+    json.dumps(
+        sso_event_object(
+            {
+                name: f"@@{name}@@"
+                for name in (
+                    "actor_id",
+                    "login",
+                    "name",
+                    "ip",
+                    "session",
+                    "result",
+                    "published",
+                    "request_id",
+                    "app_id",
+                    "transaction",
+                    "uuid",
+                    "label",
+                    "app_user_id",
+                )
+            }
+        )
+    ).replace("%", "%%"),
+)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -570,9 +626,12 @@ class OktaFake:
         self.token_lifetime = token_lifetime
         self.faults: list[Fault] = []
         self.requests: list[httpx.Request] = []
+        self.timeline: list[tuple[str, float, int]] = []  # (family, arrival, status) of every request
         self.served: Counter[tuple[str, int]] = Counter()  # (family, status)
         self.throttled: Counter[str] = Counter()  # 429s served per family
+        self.throttled_at: list[tuple[str, float]] = []  # (family, when) of each of them
         self.tokens: dict[str, float] = {}  # access token -> expiry
+        self.expire_after: int | None = None  # expire every token once this many more requests passed
         self.jtis: set[str] = set()
         self._used: Counter[tuple[str, int]] = Counter()  # (family, minute) -> requests
         self._lock = threading.Lock()
@@ -617,6 +676,7 @@ class OktaFake:
             response: httpx.Response | None
             if used > budget:
                 self.throttled[family] += 1
+                self.throttled_at.append((family, now))
                 response = okta_error(
                     429, "E0000047", "API call exceeded rate limit due to too many requests.", limit_headers
                 )
@@ -628,6 +688,7 @@ class OktaFake:
             response.headers.update(limit_headers)
         with self._lock:
             self.served[(family, response.status_code)] += 1
+            self.timeline.append((family, now, response.status_code))
         return response
 
     def _fault(self, path: str, headers: dict[str, str]) -> httpx.Response | None:
@@ -678,6 +739,11 @@ class OktaFake:
             return None
         if scheme == "Bearer" and self.service_app is not None:
             with self._lock:
+                if self.expire_after is not None:
+                    self.expire_after -= 1
+                    if self.expire_after < 0:
+                        self.expire_after = None
+                        self.tokens = dict.fromkeys(self.tokens, 0.0)
                 expiry = self.tokens.get(value)
             if expiry is not None and expiry > now:
                 if SCOPE_OF_FAMILY.get(family, "") not in self.service_app.scopes:
@@ -776,12 +842,15 @@ class OktaFake:
         return min(limit, self.max_page) if self.max_page else limit
 
     def _page(
-        self, request: httpx.Request, items: list[dict[str, Any]], next_after: str | None
+        self, request: httpx.Request, items: list[dict[str, Any]] | bytes, next_after: str | None
     ) -> httpx.Response:
         links = [f'<{request.url}>; rel="self"']
         if next_after is not None:
             links.append(f'<{request.url.copy_set_param("after", next_after)}>; rel="next"')
-        return httpx.Response(200, json=items, headers={"Link": ", ".join(links)})
+        headers = {"Link": ", ".join(links), "Content-Type": "application/json"}
+        if isinstance(items, bytes):
+            return httpx.Response(200, content=items, headers=headers)
+        return httpx.Response(200, json=items, headers=headers)
 
     def _users(self, request: httpx.Request, origin: str) -> httpx.Response:
         query = request.url.params.get("search") or request.url.params.get("filter")
@@ -856,16 +925,17 @@ class OktaFake:
         org, limit = self.org, self._limit(request, "logs")
         after = params.get("after")
         k = int(after.rpartition("_")[2]) if after else org.events_from(kind, since_ms)
-        items: list[dict[str, Any]] = []
-        last_ms = since_ms
-        while len(items) < limit:
+        first, last_ms = k, since_ms
+        while k - first < limit:
             at = org.event_time(kind, k)
             if at is None or at >= until_ms:
                 break
-            items.append(org.event(kind, k))
             last_ms, k = at, k + 1
         # Polling or not, the System Log always says there may be more.
-        return self._page(request, items, f"{last_ms}_{k}")
+        if isinstance(org, GeneratedOrg):  # millions of events: filled in templates, not json.dumps
+            body = "[" + ",".join(org.event_json(n) for n in range(first, k)) + "]"
+            return self._page(request, body.encode(), f"{last_ms}_{k}")
+        return self._page(request, [org.event(kind, n) for n in range(first, k)], f"{last_ms}_{k}")
 
 
 # ------------------------------------------------------------------------------------------------

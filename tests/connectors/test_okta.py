@@ -311,41 +311,60 @@ def test_app_ids_come_from_the_catalog_by_label_then_name() -> None:
 # System Log
 
 
+def latest(records: list[Record]) -> dict[tuple[str, str], datetime | None]:
+    """What the store keeps of the SSO records: the latest time per (person, app)."""
+    kept: dict[tuple[str, str], datetime | None] = {}
+    for email, app, seen in sso(records):
+        kept[(email, app)] = max(filter(None, (kept.get((email, app)), seen)), default=None)
+    return kept
+
+
 def test_sso_events_are_folded_to_the_latest_per_person_and_app() -> None:
     env = Env()
     records = env.sync()
-    assert sso(records) == [
-        ("alice.ng@example.com", "slack", at("2026-10-01T09:00:00")),
-        ("alice.ng@example.com", "slack", at("2026-11-19T08:30:00")),  # 11-18 on the same page: folded
-        ("alice.ng@example.com", "zoom", at("2026-11-19T08:13:05")),
-        ("bob.axle@example.com", "slack", at("2026-08-25T15:58:00")),
-        ("carol.diaz@example.com", "okta", at("2026-11-20T07:46:00")),  # the Admin Console is Okta
-        ("carol.diaz@example.com", "slack", at("2026-11-19T09:10:00")),
-    ]  # carol's FAILURE into Zoom is no use; dan's 2026-06-30 sign-on is older than the 90 days read
+    assert latest(records) == {
+        ("alice.ng@example.com", "slack"): at("2026-11-19T08:30:00"),
+        ("alice.ng@example.com", "zoom"): at("2026-11-19T08:13:05"),
+        ("bob.axle@example.com", "slack"): at("2026-08-25T15:58:00"),
+        ("carol.diaz@example.com", "okta"): at("2026-11-20T07:46:00"),  # the Admin Console is Okta
+        ("carol.diaz@example.com", "slack"): at("2026-11-19T09:10:00"),
+    }  # carol's FAILURE into Zoom is no use; dan's 2026-06-30 sign-on is older than the 90 days read
     stats = env.last.stats.log
     assert (stats.events, stats.failed, stats.duplicates) == (7, 1, 0)
     first = min(env.fake.requests_to("/api/v1/logs"), key=lambda r: r.url.params["since"]).url.params
     assert dict(first) == {
         "filter": SSO_FILTER,
         "since": "2026-08-22T12:00:00.000Z",  # 90 days back
-        "until": "2026-09-02T18:00:00.001Z",  # the first of 8 slices, a millisecond more
+        "until": "2026-08-28T03:00:00.001Z",  # the oldest of 16 slices, a millisecond more
         "sortOrder": "ASCENDING",
         "limit": "1000",
     }
 
 
-def units(records: list[Record], stream: str) -> list[list[Record]]:
-    """The records of each page of ``stream``: what came since the previous checkpoint, any stream."""
-    found: list[list[Record]] = []
-    current: list[Record] = []
-    for record in records:
-        if isinstance(record, Checkpoint):
-            if record.stream == stream and current:
-                found.append(current)
-            current = []
-        else:
-            current.append(record)
-    return found
+def test_a_first_sync_reads_newest_first_and_skips_what_a_newer_slice_outdated() -> None:
+    env = Env()
+    records = env.sync(log_workers=1)  # one worker: the slices in a fixed order
+    slices = list(dict.fromkeys(r.url.params["since"] for r in env.fake.requests_to("/api/v1/logs")))
+    assert slices == [
+        "2026-10-28T23:59:59.999Z",
+        "2026-10-06T11:59:59.999Z",
+        "2026-09-13T23:59:59.999Z",
+        "2026-08-22T12:00:00.000Z",
+    ]
+    # alice's 2026-10-01 Slack sign-on comes after her 11-19 one was written: not written at all
+    assert sso(records) == [
+        ("alice.ng@example.com", "slack", at("2026-11-19T08:30:00")),
+        ("alice.ng@example.com", "zoom", at("2026-11-19T08:13:05")),
+        ("bob.axle@example.com", "slack", at("2026-08-25T15:58:00")),
+        ("carol.diaz@example.com", "okta", at("2026-11-20T07:46:00")),
+        ("carol.diaz@example.com", "slack", at("2026-11-19T09:10:00")),
+    ]
+    assert env.last.stats.log.superseded == 1
+    # the cursor comes once the whole window is read
+    cursors = [c.cursor for c in only(records, Checkpoint) if c.stream == "system_log" and c.cursor]
+    assert cursors == [
+        {"published": "2026-11-20T07:46:00.000Z", "uuids": ["5f3c2a8e-07e1-11ef-9a4b-00000000000a"]}
+    ]
 
 
 def test_one_page_is_folded_into_one_record_per_person_and_app() -> None:
@@ -356,14 +375,11 @@ def test_one_page_is_folded_into_one_record_per_person_and_app() -> None:
     org.events.append(sso_event("again-0001", "2026-11-19T10:00:00.000Z", users[ALICE], apps[SLACK]))
     records = env.sync(log_workers=1, log_lookback_days=2)
     # 2 days, 1 worker: 2 slices of a day, each one page
-    pages = [sso(unit) for unit in units(records, "system_log")]
-    assert pages == [
-        [
-            ("alice.ng@example.com", "slack", at("2026-11-19T10:00:00")),  # 08:30 and 10:00 folded
-            ("alice.ng@example.com", "zoom", at("2026-11-19T08:13:05")),
-            ("carol.diaz@example.com", "slack", at("2026-11-19T09:10:00")),
-        ],
-        [("carol.diaz@example.com", "okta", at("2026-11-20T07:46:00"))],
+    assert sso(records) == [
+        ("alice.ng@example.com", "slack", at("2026-11-19T10:00:00")),  # 08:30 and 10:00 folded
+        ("alice.ng@example.com", "zoom", at("2026-11-19T08:13:05")),
+        ("carol.diaz@example.com", "okta", at("2026-11-20T07:46:00")),
+        ("carol.diaz@example.com", "slack", at("2026-11-19T09:10:00")),
     ]
 
 
@@ -376,8 +392,14 @@ def test_each_slice_is_read_to_its_empty_page_although_every_page_links_a_next_o
     by_slice: dict[str, list[int]] = {}
     for request, body in zip(logs, bodies, strict=True):
         by_slice.setdefault(request.url.params["since"], []).append(len(body.json()))
-    # 3 days, 1 worker: 2 slices of 36 hours; 1 and 5 sign-ons (failures too), 2 a page, then the empty one
-    assert by_slice == {"2026-11-17T12:00:00.000Z": [1, 0], "2026-11-18T23:59:59.999Z": [2, 2, 1, 0]}
+    # 3 days, 1 worker, a first sync: 4 slices of 18 hours, newest first; 2 sign-ons a page
+    # (failures too), then the empty one
+    assert by_slice == {
+        "2026-11-19T17:59:59.999Z": [1, 0],
+        "2026-11-18T23:59:59.999Z": [2, 2, 0],
+        "2026-11-18T05:59:59.999Z": [1, 0],
+        "2026-11-17T12:00:00.000Z": [0],
+    }
 
 
 def test_incremental_sync_reads_from_the_cursor_minus_the_overlap_and_counts_each_event_once() -> None:
@@ -486,8 +508,8 @@ def test_bad_events_are_problems_and_a_page_that_is_not_a_list_fails_the_sync() 
     records = env.sync()
     assert only(records, RowProblem) == [
         RowProblem(
-            # the last of 8 slices of 11.25 days
-            "GET /api/v1/logs 2026-11-09T06:00:00.000Z..2026-11-20T12:00:00.000Z page 1 (event bad-0001)",
+            # the last of 16 slices of 5.625 days
+            "GET /api/v1/logs 2026-11-14T21:00:00.000Z..2026-11-20T12:00:00.000Z page 1 (event bad-0001)",
             "target: no AppInstance",
         )
     ]
@@ -517,8 +539,9 @@ def test_generated_org_every_successful_sign_on_counted_once_across_parallel_sli
     assert stats.events + stats.failed == last_k - first_k
     assert only(records, RowProblem) == []
     assert env.last.stats.users == 300
-    # 6 slices, each one request more than its pages: the empty page that ends it
-    assert stats.requests == len(env.fake.requests_to("/api/v1/logs")) == 6 + 6
+    # 12 slices (a first sync: 4 a worker), each one request more than its page: the empty one
+    assert stats.requests == len(env.fake.requests_to("/api/v1/logs")) == 12 + 12
+    assert stats.superseded > 0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -530,9 +553,9 @@ def test_limiter_pauses_on_the_headers_before_okta_has_to_refuse() -> None:
     env.sync(log_workers=1)
     assert env.fake.throttled == {}
     logs = env.fake.requests_to("/api/v1/logs")
-    assert len(logs) == 10  # 8 events in the window one a page, and each of 2 slices' empty page
+    assert len(logs) == 12  # 8 events in the window one a page, and each of 4 slices' empty page
     # reserve 2 (1 worker + 1): two requests a minute, then a wait to the window's reset (+1 s)
-    assert env.clock.sleeps == [61.0, 60.0, 60.0, 60.0]
+    assert env.clock.sleeps == [61.0, 60.0, 60.0, 60.0, 60.0]
 
 
 def test_429_waits_until_the_rate_limit_reset() -> None:
@@ -555,17 +578,36 @@ def test_server_errors_are_retried() -> None:
 
 def test_an_outage_mid_sync_fails_it_after_the_pages_already_read() -> None:
     env = Env(fake_options={"max_page": 1})
-    env.fake.fail("/api/v1/logs", 500, times=None, after=4)
+    saved = {"published": "2026-10-01T09:00:00.000Z", "uuids": ["5f3c2a8e-07e1-11ef-9a4b-000000000002"]}
+    # 2 slices: the older one is alice's 10-01 sign-on (seen) and its empty page; then one page of
+    # the newer one (alice's 11-18 sign-on), and the next request fails for good
+    env.fake.fail("/api/v1/logs", 500, times=None, after=3)
     records: list[Record] = []
     with pytest.raises(VendorHTTPError, match="HTTP 500"):
-        for record in env.connector(log_workers=1).sync(env.context()):
+        for record in env.connector(log_workers=1).sync(env.context(cursor=saved)):
             records.append(record)
-    assert len(only(records, PersonRecord)) >= 8  # the users were read first
-    # slice 1 of 2 (bob's and alice's sign-ons, then the empty page) and one page of slice 2
+    assert len({p.email for p in only(records, PersonRecord)}) == 8  # the users were read first
     assert latest_cursor(records) == {
         "published": "2026-11-18T10:02:00.123Z",
         "uuids": ["5f3c2a8e-07e1-11ef-9a4b-000000000003"],
     }
+    assert sso(records) == [("alice.ng@example.com", "slack", at("2026-11-18T10:02:00.123"))]
+
+
+def test_a_first_sync_that_fails_keeps_what_it_wrote_but_saves_no_cursor() -> None:
+    env = Env(fake_options={"max_page": 1})
+    env.fake.fail("/api/v1/logs", 500, times=None, after=3)
+    records: list[Record] = []
+    with pytest.raises(VendorHTTPError, match="HTTP 500"):
+        for record in env.connector(log_workers=1).sync(env.context()):
+            records.append(record)
+    # the newest slice's first three sign-ons were written; the window was not read to its start
+    assert sso(records) == [
+        ("alice.ng@example.com", "slack", at("2026-11-18T10:02:00.123")),
+        ("alice.ng@example.com", "slack", at("2026-11-19T08:30:00")),
+        ("alice.ng@example.com", "zoom", at("2026-11-19T08:13:05")),
+    ]
+    assert latest_cursor(records) is None
 
 
 def test_stop_ends_the_sync_between_pages() -> None:
@@ -620,16 +662,15 @@ def test_service_app_signs_a_client_assertion_and_uses_the_bearer_token(key_pair
 
 def test_an_expired_token_is_renewed_once_after_a_401(key_pair: tuple[str, bytes]) -> None:
     env = oauth_env(key_pair)
-    connector = env.connector(log_workers=1, assignment_workers=1)
-    ctx = env.context()
-    records: list[Record] = []
-    for record in connector.sync(ctx):
-        records.append(record)
-        if isinstance(record, Checkpoint) and record.stream == "users" and record.complete:
-            env.fake.expire_tokens()
-    assert env.fake.served[("apps", 401)] + env.fake.served[("logs", 401)] >= 1
-    assert 2 <= len(env.fake.requests_to("/oauth2/v1/token")) <= 3  # one renewal per client that saw 401
+    env.fake.expire_after = 5  # the token dies after 5 requests, in the middle of the sync
+    records = env.sync()
+    refused = sum(n for (family, status), n in env.fake.served.items() if status == 401)
+    renewals = len(env.fake.requests_to("/oauth2/v1/token")) - 1
+    assert refused >= 1
+    assert 1 <= renewals <= refused  # each client that got a 401 renewed once, and went on
+    assert len({p.email for p in only(records, PersonRecord)}) == 8
     assert len([a for a in only(records, AccountRecord) if a.app_id == "slack"]) == 4
+    assert env.last.stats.log.events == 7
 
 
 def test_refused_client_assertion_fails_the_sync_without_leaking_the_key(key_pair: tuple[str, bytes]) -> None:
