@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -128,3 +129,10 @@ def test_connectors_lists_kinds_and_scopes() -> None:
     code, out, _ = invoke("connectors")
     assert code == 0
     assert "csv_import:" in out and "data: accounts, activity, license_pools, people, seats, spend" in out
+    from collector.registry import BUILTIN
+
+    listed = dict(re.findall(r"^([a-z_0-9]+): .+\n  data: .+\n  scopes: (.+)$", out, flags=re.M))
+    assert set(listed) == set(BUILTIN)
+    assert "okta.logs.read" in listed["okta"]
+    assert "AuditLog.Read.All" in listed["microsoft365"]
+    assert "admin.reports.audit.readonly" in listed["google_workspace"]
