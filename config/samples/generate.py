@@ -3,8 +3,8 @@
 the analyzers must make from them.
 
 Northwind Robotics (tenant ``northwind``, USD) has 150 people and 15 apps, exported on 2026-11-20.
-Most people use what they hold; some seats are wasted on purpose (the ``PLANTED``, ``IDLE_M365``
-and ``LEAVERS`` tables, explained in README.md). ``expected_findings.json`` is computed here from
+Most people use what they hold; some seats are wasted on purpose (the ``PLANTED``, ``IDLE_M365``,
+``LEAVERS`` and ``DELETED`` tables, explained in README.md). ``expected_findings.json`` is computed here from
 those planted facts and the pool prices, not by running an analyzer, so that it can check one.
 
 Standard library only and seeded: every run writes the same bytes. ::
@@ -261,6 +261,17 @@ Marcel Rivetti | Design | Senior Product Designer | Archived | 2026-06-30 | 2026
 """)
 ]
 
+# A freelance brand designer who worked in Figma on a northwind.example address. Her Google account was
+# deleted when she left (to free its license), but nobody removed her Figma seat: she is in no export
+# of the identity provider any more, only in seats.csv. Her Figma seat is the one of the two Marketing
+# Figma seats she took over in 2025; she last used it the day before she left, so only the offboarding
+# analyzer can tell it is waste.
+DELETED = Leaver(
+    "Ingrid Kerfwell", "Marketing", "Freelance Brand Designer", "Deleted", date(2026, 11, 6),
+    _at("2026-11-05 15:10"), ("figma",),
+)  # fmt: skip
+DELETED_SEAT_SINCE = date(2025, 3, 3)
+
 # Tools nobody approved, paid on company cards (shadow IT):
 # merchant | description | monthly amount | first charge | cards paying it
 CARD_SUBSCRIPTIONS = [
@@ -317,6 +328,12 @@ class Person:
     employee_id: str = ""
     m365: tuple[str, ...] = ()  # Microsoft license display names
     apps: list[str] = field(default_factory=list)  # seats.csv apps
+    in_google: bool = True  # False: deleted from Google, in no directory export
+
+    @property
+    def offboarded(self) -> bool:
+        """The identity provider (the Google export) says the person is gone."""
+        return self.status in ("Suspended", "Archived")
 
     @property
     def first(self) -> str:
@@ -412,6 +429,22 @@ class Tenant:
         for plant in PLANTED:
             key = (self.person(plant.name).email, plant.app)
             self.assigned[key], self.last_seen[key] = plant.assigned, plant.last_seen
+        self._deleted_from_google()
+
+    def _deleted_from_google(self) -> None:
+        """Add the deleted leaver last, with the Figma seat of the first Marketing Figma holder."""
+        x = DELETED
+        gone = Person(x.name, x.department, x.title, DELETED_SEAT_SINCE, x.status, x.left, in_google=False)
+        donor = next(p for p in self.people if p.department == x.department and "figma" in p.apps)
+        donor.apps.remove("figma")
+        del self.assigned[(donor.email, "figma")], self.last_seen[(donor.email, "figma")]
+        gone.apps = list(x.apps)
+        for app in x.apps:
+            self.assigned[(gone.email, app)], self.last_seen[(gone.email, app)] = (
+                DELETED_SEAT_SINCE,
+                x.last_seen,
+            )
+        self.people.append(gone)
 
     def _use(self, person: Person, app: str) -> None:
         """Give ``person`` a seat of ``app`` and a last use of it that no rule flags."""
@@ -429,7 +462,7 @@ class Tenant:
 
     def holders(self, pool: Pool) -> list[Person]:
         if pool.app == "google_workspace":  # archived users hold Google's Archived User license instead
-            return [p for p in self.people if p.status != "Archived"]
+            return [p for p in self.people if p.in_google and p.status != "Archived"]
         if pool.app == "m365":
             return [p for p in self.people if pool.sku in p.m365]
         return [p for p in self.people if pool.app in p.apps]
@@ -465,6 +498,8 @@ Total Storage [READ ONLY]|Change Password at Next Sign-In|New Status [UPLOAD ONL
 def google_users(tenant: Tenant) -> bytes:
     rows = []
     for p in tenant.people:
+        if not p.in_google:
+            continue
         used = tenant.rng.uniform(0.2, 9.0)
         seen = p.google_last_sign_in
         rows.append(
@@ -790,7 +825,7 @@ def renewals(tenant: Tenant) -> list[dict[str, object]]:
         needed = [
             p
             for p in holders
-            if not p.left
+            if not p.offboarded
             and (
                 _used_within(tenant, p, pool.app, active_days)
                 or (
@@ -873,7 +908,7 @@ def overlap(tenant: Tenant) -> tuple[list[dict[str, object]], list[dict[str, obj
                 for pool in POOLS
                 if pool.app == app
                 for p in tenant.holders(pool)
-                if not p.left and _used_within(tenant, p, app, OVERLAP_ACTIVE_DAYS)
+                if not p.offboarded and _used_within(tenant, p, app, OVERLAP_ACTIVE_DAYS)
             }
             for app in (a, b)
         }
@@ -960,6 +995,22 @@ def expected_findings(tenant: Tenant) -> dict[str, object]:
             if inactive:
                 note = f"left {leaver.left}, {leaver.status.lower()} in Google"
                 findings.append(_inactive(pool, person, leaver.last_seen.date(), note, True))
+
+    gone = tenant.person(DELETED.name)
+    for pool in [POOL[app] for app in DELETED.apps]:
+        offboarding.append(
+            _finding(
+                "not_in_idp",
+                pool,
+                gone.email,
+                pool.monthly_price,
+                severity="high",
+                google_status="deleted",
+                left=str(DELETED.left),
+                days_inactive=(EVALUATED_ON - DELETED.last_seen.date()).days,
+                also_unused_seats=False,
+            )
+        )
 
     for pool in POOLS:
         if pool.unassigned:
