@@ -169,6 +169,7 @@ class Offboarding(Analyzer):
         last_seen = self._last_seen(session, tid, people, app_ids=None)
         pools = {pool.key: pool for pool in effective_pools(session, tid)}
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tid)).all())
+        idp_names = [names.get(app_id, app_id) for app_id in idp_apps]
         findings = []
         for holding in holdings:
             signed_in = idp_sign_in.get((holding.person_id, None))
@@ -184,6 +185,7 @@ class Offboarding(Analyzer):
                     signed_in,
                     last_seen.get((holding.person_id, holding.app_id)),
                     idp_apps,
+                    idp_names,
                     idp_sources,
                 )
             )
@@ -308,6 +310,7 @@ class Offboarding(Analyzer):
         idp_sign_in: tuple[datetime, str] | None,
         last_seen: tuple[datetime, str] | None,
         idp_apps: list[str],
+        idp_names: list[str],
         idp_sources: list[str],
     ) -> FindingDraft:
         who = holding.email
@@ -339,7 +342,7 @@ class Offboarding(Analyzer):
         else:
             needed = list(idp_sources)
             evidence["idp_apps"] = idp_apps
-            why = f"has no account in the identity provider ({', '.join(idp_apps)})"
+            why = f"has no account in the identity provider ({', '.join(idp_names)})"
         stale = {s: tenant.stale_sources[s] for s in needed if s in tenant.stale_sources}
         if all(s in tenant.stale_sources for s in holding.sources):
             stale |= {s: tenant.stale_sources[s] for s in holding.sources}

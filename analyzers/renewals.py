@@ -355,7 +355,7 @@ class Renewals(Analyzer):
         else:
             money = saving if settings.saving_counts_as_waste else Decimal("0.00")
             severity = _severity(term.window, settings.windows_days, bool(saving))
-            evidence["action"] = _action(pool, term, label, recommended, purchased, saving, tenant)
+            evidence["action"] = _action(term, label, recommended, purchased, usage.needed, saving, tenant)
             title = f"{label} {when}: "
             if saving:
                 title += (
@@ -396,11 +396,11 @@ def _severity(window: int | None, windows: list[int], saving: bool) -> Severity:
 
 
 def _action(
-    pool: EffectivePool,
     term: Term,
     label: str,
     recommended: int | None,
     purchased: int | None,
+    needed: int,
     saving: Decimal,
     tenant: TenantView,
 ) -> str:
@@ -416,6 +416,9 @@ def _action(
         )
     if saving:
         return f"Renew {label} at {recommended} seats instead of {purchased} before {term.term_end}."
+    why = "all needed" if needed == purchased else f"{needed} needed, the rest a buffer for joiners"
+    if purchased is None:
+        why = "how many were bought is unknown"
     if term.auto_renew:
-        return f"Confirm by {by} that {label} should renew at {purchased} seats; every seat is needed."
-    return f"Renew {label} before {term.term_end.isoformat()} or it lapses; every seat is needed."
+        return f"Confirm by {by} that {label} should renew at {purchased} seats ({why})."
+    return f"Renew {label} at {purchased} seats ({why}) before {term.term_end.isoformat()} or it lapses."

@@ -34,6 +34,8 @@ from collector.tenants import apply_tenant_config
 AS_OF = date(2026, 11, 20)
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
+APP_NAMES = {"okta": "Okta", "slack": "Slack", "zoom": "Zoom", "github": "GitHub", "notion": "Notion"}
+
 pytestmark = pytest.mark.usefixtures("scripted_connector")
 
 
@@ -58,6 +60,8 @@ def tenant_with(policy: OffboardingSettings | None = None, **extra: object) -> T
                 ConnectorConfig(id="scripted", name="apps", settings=ScriptedSettings(script="apps")),
             ],
             "contracts": contracts,
+            # Names fixed here, so titles do not depend on what the built-in catalog knows.
+            "apps": {app: {"name": name} for app, name in APP_NAMES.items()},
             "policy": {"offboarding": policy} if policy else {},
         }
         | extra
@@ -145,18 +149,18 @@ def test_leaver_with_seats_and_live_accounts(store: Store) -> None:
     )
     assert slack.title == (
         "gone@x.io is suspended in the identity provider (okta) but still holds a paid seat of "
-        "slack (Business+), 15.00 USD/month"
+        "Slack (Business+), 15.00 USD/month"
     )
     assert slack.evidence["idp_status_from"] == "okta"
     assert slack.evidence["last_idp_sign_in"] == days_ago(20).isoformat()
     assert slack.evidence["last_seen_in_app"] == days_ago(25).isoformat()
     assert slack.evidence["last_seen_in_app_by"] == "apps"
     assert slack.evidence["reported_by"] == ["apps"]
-    assert slack.evidence["action"].startswith("Remove gone@x.io's slack (Business+) seat")
+    assert slack.evidence["action"].startswith("Remove gone@x.io's Slack (Business+) seat")
     assert found[("offboarded", "gone@x.io", "zoom", "Pro")].monthly_waste == Decimal("22.00")
     notion = found[("offboarded", "gone@x.io", "notion", None)]
     assert (notion.monthly_waste, notion.severity) == (Decimal("0.00"), Severity.HIGH)
-    assert "still holds a live notion account" in notion.title
+    assert "still holds a live Notion account" in notion.title
 
 
 def test_grace_period_counts_from_the_last_idp_sign_in(store: Store) -> None:
@@ -254,8 +258,8 @@ def test_people_missing_from_the_idp(store: Store) -> None:
     gone = found[("not_in_idp", "c@x.io", "slack", "Business+")]
     assert (gone.monthly_waste, gone.severity) == (Decimal("15.00"), Severity.HIGH)
     assert gone.title == (
-        "c@x.io has no account in the identity provider (okta) but still holds a paid seat of "
-        "slack (Business+), 15.00 USD/month"
+        "c@x.io has no account in the identity provider (Okta) but still holds a paid seat of "
+        "Slack (Business+), 15.00 USD/month"
     )
     assert gone.evidence["idp_apps"] == ["okta"]
 

@@ -133,6 +133,10 @@ def test_deadline_windows_and_their_edges(store: Store) -> None:
         Decimal("0.00"),
     )
     assert found["thirtyone"].severity is Severity.INFO
+    assert (
+        thirty.evidence["action"]
+        == "Confirm by 2026-12-20 that thirty (Pro) should renew at 10 seats (all needed)."
+    )
     assert thirty.title == (
         "thirty (Pro) renews on 2027-01-20; give notice by 2026-12-20 (30 days): 10 seats, 10 needed"
     )
@@ -203,6 +207,9 @@ def test_nobody_needs_it_and_no_auto_renewal(store: Store) -> None:
     assert (dead.evidence["recommended_seats"], dead.evidence["monthly_saving"]) == (0, "100.00")
     assert dead.evidence["action"] == "Nobody needs dead (Pro): give notice to cancel by 2026-12-10."
     lapses = found["lapses"]
+    assert lapses.evidence["action"] == (
+        "Renew lapses (Pro) at 4 seats (all needed) before 2027-01-09 or it lapses."
+    )
     assert lapses.evidence["deadline"] == lapses.evidence["term_end"] == "2027-01-09"
     assert lapses.title == "lapses (Pro) ends on 2027-01-09 without renewing (50 days): 4 seats, 4 needed"
 
