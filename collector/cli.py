@@ -303,14 +303,22 @@ def render_table(rows: list[dict[str, Any]]) -> str:
             text = str(row[c] or "")[: widths[c]]
             cells.append(text.rjust(widths[c]) if c == "monthly_waste" else text.ljust(widths[c]))
         lines.append("  ".join(cells) + "  " + row["title"])
-    totals: dict[tuple[str, str], tuple[Decimal, int]] = {}
+    # A seat two analyzers flag (a leaver's idle seat) is one saving: count each subject once.
+    money: dict[tuple[str, str], dict[tuple[str, str, str], Decimal]] = {}
+    counts: dict[tuple[str, str], int] = {}
     for row in rows:
         if row["verdict"] == "fail" and row["state"] == "open":
             key = (row["tenant"], row["currency"])
-            total, count = totals.get(key, (Decimal(0), 0))
-            totals[key] = (total + row["monthly_waste"], count + 1)
-    for (tenant, currency), (total, count) in sorted(totals.items()):
-        lines.append(f"{tenant}: {total:.2f} {currency}/month of waste in {count} open finding(s)")
+            subject = (row["app"] or "", row["sku"] or "", row["subject"])
+            per_subject = money.setdefault(key, {})
+            per_subject[subject] = max(per_subject.get(subject, Decimal(0)), row["monthly_waste"])
+            counts[key] = counts.get(key, 0) + 1
+    for (tenant, currency), per_subject in sorted(money.items()):
+        total = sum(per_subject.values(), Decimal(0))
+        lines.append(
+            f"{tenant}: {total:.2f} {currency}/month of waste in {counts[(tenant, currency)]} open "
+            "finding(s), each seat counted once"
+        )
     return "\n".join(lines)
 
 

@@ -30,6 +30,7 @@ from collector.pools import MissingExchangeRate, effective_pools, to_currency
 from collector.showback import showback
 from collector.store import Store
 from collector.timeutil import utcnow
+from collector.waste import deduplicated_waste
 
 log = logging.getLogger("saaswatch.exporter")
 
@@ -263,7 +264,15 @@ class StoreCollector(Collector):
             score = evidence.get("score") if isinstance(evidence, dict) else None
             if app_id and isinstance(score, int):
                 risk.add_metric([tenant_id, app_id], score)
+        total = GaugeMetricFamily(
+            "saaswatch_tenant_monthly_waste",
+            "Monthly waste of the tenant with each seat or subject counted once across analyzers",
+            labels=["tenant", "currency"],
+        )
+        for tenant_id, amount in deduplicated_waste(session, list(currencies)).items():
+            total.add_metric([tenant_id, currencies[tenant_id]], float(amount))
         yield findings
+        yield total
         yield risk
         yield suppressed
         yield waste

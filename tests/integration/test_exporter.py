@@ -96,6 +96,7 @@ def test_scrape_reports_seats_money_and_health(store: Store) -> None:
 
     assert values[waste("inactive")] == 25.0  # 2 inactive at 12.50
     assert values[waste("unassigned")] == 25.0  # 2 unassigned at 12.50
+    assert values[("saaswatch_tenant_monthly_waste", (("currency", "USD"), ("tenant", "acme")))] == 50.0
     health = (("connector", "exports"), ("tenant", "acme"))
     assert values[("saaswatch_connector_last_success_timestamp_seconds", health)] == NOW.timestamp()
     assert values[("saaswatch_connector_stale", health)] == 0
