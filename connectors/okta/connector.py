@@ -134,11 +134,12 @@ class OktaConnector(Connector):
                     found = label_ids[label] = okta_apps.catalog_app_id(ctx.catalog, label, None)
             return found
 
-        sources: tuple[Prefetcher[Any], ...] = (assignment_pages, reader.prefetcher)
-        # Pages that are already waiting go into one transaction: when the store is the slower
-        # side, its per-transaction cost is paid once for several pages.
+        # The System Log first: its budget is the one that runs out, and its readers stop while
+        # their pages wait. Pages already waiting go into one transaction, so that when the store
+        # is the slower side its per-transaction cost is paid once for several pages.
+        sources: tuple[Prefetcher[Any], ...] = (reader.prefetcher, assignment_pages)
         for source, items in interleave(ctx.stop, *sources, batch=BATCH_PAGES):
-            if source == 0:
+            if source == 1:
                 for page in items:
                     stats.assignments += len(page.users)
                     yield from assignments.records(page, directory)

@@ -160,8 +160,9 @@ def interleave(
 ) -> Iterator[tuple[int, list[T]]]:
     """Items of several prefetchers sharing one ``wake`` event, as they arrive, with their source's index.
 
-    Takes what each ready source has waiting, up to ``batch`` items, in turn, so a busy source does
-    not starve the others. Ends when all are finished, or at once when ``stop`` is set.
+    Sources come in priority order: each round takes what the first source with items waiting has,
+    up to ``batch`` items; a later source is served when the ones before it have nothing waiting.
+    Ends when all are finished, or at once when ``stop`` is set.
     """
     wake = sources[0].wake
     while not all(s.finished for s in sources) and not stop.is_set():
@@ -185,5 +186,7 @@ def interleave(
                 yield index, items
             if failure is not None:
                 raise failure
+            if items:
+                break  # back to the first source
         if not progressed:
             wake.wait(POLL_SECONDS)

@@ -35,7 +35,7 @@ class OktaSettings(ConnectorSettings):
     log_overlap_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
     # Parallel System Log readers: the time window is cut into slices read side by side, which the
     # per-minute rate limit, not the round trip, then bounds.
-    log_workers: int = Field(default=4, ge=1, le=16)
+    log_workers: int = Field(default=3, ge=1, le=16)
     # Parallel app-assignment listings (one app each), all in the apps rate-limit bucket.
     assignment_workers: int = Field(default=4, ge=1, le=16)
     # Read assignments of INACTIVE apps too (their users cannot sign in to them through Okta).

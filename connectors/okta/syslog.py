@@ -21,6 +21,7 @@ follow; so a slice ends at its first empty page, not its first short one.
 
 from __future__ import annotations
 
+import json
 import threading
 from array import array
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ from typing import Any
 from collector.http import VendorClient
 from collector.records import ActivityRecord, ActivitySource, Record, RowProblem
 from connectors.okta.interning import Interner
-from connectors.okta.listing import pages
+from connectors.okta.listing import decoded_pages
 from connectors.okta.prefetch import Prefetcher
 from connectors.okta.values import BadValue, email_like, from_ms, iso, parse_time, text, to_ms
 
@@ -48,16 +49,31 @@ SLICES_PER_WORKER = 2
 # A first sync reads newest first, and the more slices there are, the more of its older sign-ons
 # are already outdated when they are read (see SystemLogReader).
 FIRST_SYNC_SLICES_PER_WORKER = 4
-# The pairs remembered for that (about 100 bytes each); beyond, new pairs are written, not skipped.
-MAX_TRACKED_PAIRS = 300_000
+# What remembering that may take (a byte per user and app; see NewestSlices); beyond, sign-ons of
+# pairs not remembered are written, not skipped.
+MAX_TRACKED_BYTES = 64 * 2**20
 # Bounds the cursor (stored with every checkpoint) for very busy orgs; the newest are kept.
 MAX_CURSOR_UUIDS = 5_000
 # Folded pages waiting for the sync thread. They are small (16 bytes an entry plus the uuids of
 # the overlap), and while the users are read first, the System Log readers keep going until this
-# many wait: about what a 600-a-minute budget allows during a 50,000-user listing.
-BUFFERED_PAGES = 512
+# many wait: most of what a 600-a-minute budget allows during a 50,000-user listing.
+BUFFERED_PAGES = 384
 APP_BITS = 24  # an (actor, app) pair is packed into one 64-bit key: actor index << 24 | app index
 APP_MASK = (1 << APP_BITS) - 1
+
+
+# What the fold needs of an event, taken as the page is parsed: (uuid, published, outcome, actor,
+# target). Everything else of the event is dropped at once.
+CompactEvent = tuple[Any, Any, Any, Any, Any]
+
+
+def _compact(obj: dict[str, Any]) -> Any:
+    if "eventType" in obj and "uuid" in obj:  # a LogEvent; its nested objects come first, unchanged
+        return (obj["uuid"], obj.get("published"), obj.get("outcome"), obj.get("actor"), obj.get("target"))
+    return obj
+
+
+EVENT_DECODER = json.JSONDecoder(object_hook=_compact)
 
 
 @dataclass(frozen=True)
@@ -146,67 +162,93 @@ class Folder:
         self.overlap_ms = overlap_ms
         self.seen = frozenset(previous.uuids) if previous else frozenset()
         self.seen_until = previous.published_ms if previous else -1
+        self._hours: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> epoch ms (shared by workers: a cache)
 
     def fold(self, events: list[Any], piece: LogSlice, where: str) -> LogPage:
+        """Fold a page of compact events (see :data:`EVENT_DECODER`)."""
         latest: dict[int, int] = {}
-        read: list[tuple[int, str]] = []
+        read_ms = array("q")
+        read_uuids: list[str] = []
         page = LogPage(piece.index, where, array("q"), array("q"), None, [])
+        start, end, last = piece.start_ms, piece.end_ms, piece.last
         for event in events:
-            if not isinstance(event, dict):
+            if not isinstance(event, tuple):
                 page.problems.append(RowProblem(where, "not a log event object"))
                 continue
-            uuid = event.get("uuid")
+            uuid, published, outcome, actor, targets = event
             if not isinstance(uuid, str) or not uuid:
                 page.problems.append(RowProblem(where, "uuid: missing"))
                 continue
-            try:
-                ms = to_ms(parse_time(event.get("published"), "published"))
-            except BadValue as exc:
-                page.problems.append(RowProblem(f"{where} (event {uuid})", str(exc)))
-                continue
+            ms = self._ms(published)
+            if ms is None:
+                try:
+                    ms = to_ms(parse_time(published, "published"))
+                except BadValue as exc:
+                    page.problems.append(RowProblem(f"{where} (event {uuid})", str(exc)))
+                    continue
             # The neighbouring slice's (asked for with a millisecond to spare on each side).
-            if ms < piece.start_ms or (ms >= piece.end_ms and not piece.last):
+            if ms < start or (ms >= end and not last):
                 continue
-            read.append((ms, uuid))
+            read_ms.append(ms)
+            read_uuids.append(uuid)
             if ms <= self.seen_until and uuid in self.seen:
                 page.duplicates += 1
                 continue
-            outcome = event.get("outcome")
             if not isinstance(outcome, dict) or outcome.get("result") != "SUCCESS":
                 page.failed += 1  # a refused sign-on is no use of the app
                 continue
-            key = self._key(event, uuid, where, page.problems)
+            key = self._key(actor, targets, uuid, where, page.problems)
             if key is None:
                 continue
             page.counted += 1
             if latest.get(key, -1) < ms:
                 latest[key] = ms
-        if read:
-            page.last_ms = max(ms for ms, _ in read)
+        if read_ms:
+            page.last_ms = max(read_ms)
             floor = page.last_ms - self.overlap_ms
-            page.tail = [r for r in read if r[0] >= floor]
+            page.tail = [(ms, uuid) for ms, uuid in zip(read_ms, read_uuids, strict=True) if ms >= floor]
         page.keys = array("q", latest.keys())
         page.times = array("q", latest.values())
         return page
 
-    def _key(self, event: dict[str, Any], uuid: str, where: str, problems: list[RowProblem]) -> int | None:
-        actor = event.get("actor")
+    def _ms(self, published: Any) -> int | None:
+        """Epoch ms of ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (Okta's form) from a cache of hours; else None."""
+        if not isinstance(published, str) or len(published) != 24 or published[-1] != "Z":
+            return None
+        hour = self._hours.get(published[:13])
+        if hour is None:
+            try:
+                hour = to_ms(parse_time(published[:13] + ":00:00.000Z", "published"))
+            except BadValue:
+                return None
+            self._hours[published[:13]] = hour
+        minute, second, milli = published[14:16], published[17:19], published[20:23]
+        if not (minute.isdigit() and second.isdigit() and milli.isdigit()):
+            return None
+        return hour + int(minute) * 60_000 + int(second) * 1000 + int(milli)
+
+    def _key(self, actor: Any, targets: Any, uuid: str, where: str, problems: list[RowProblem]) -> int | None:
         actor_id = actor.get("id") if isinstance(actor, dict) else None
         if not isinstance(actor_id, str) or not actor_id:
             problems.append(RowProblem(f"{where} (event {uuid})", "actor.id: missing"))
             return None
-        assert isinstance(actor, dict)
-        targets = event.get("target")
-        app = (
-            next((t for t in targets or () if isinstance(t, dict) and t.get("type") == "AppInstance"), None)
-            if isinstance(targets, list)
-            else None
-        )
-        if app is None or not isinstance(app.get("id"), str):
+        app = None
+        if isinstance(targets, list):
+            for target in targets:
+                if isinstance(target, dict) and target.get("type") == "AppInstance":
+                    app = target
+                    break
+        app_id = app.get("id") if app is not None else None
+        if not isinstance(app_id, str):
             problems.append(RowProblem(f"{where} (event {uuid})", "target: no AppInstance"))
             return None
-        actor_index = self.actors(actor_id, text(actor.get("alternateId")))
-        app_index = self.apps(app["id"], text(app.get("displayName")) or text(app.get("alternateId")))
+        actor_index = self.actors.known.get(actor_id)
+        if actor_index is None:
+            actor_index = self.actors(actor_id, text(actor.get("alternateId")))
+        app_index = self.apps.known.get(app_id)
+        if app_index is None:
+            assert app is not None
+            app_index = self.apps(app_id, text(app.get("displayName")) or text(app.get("alternateId")))
         return actor_index << APP_BITS | app_index
 
 
@@ -284,14 +326,53 @@ def slice_job(
 
     def job(emit: Callable[[LogPage | SliceDone], None]) -> None:
         requests = 0
-        for page in pages(client, LOGS_PATH, params, f"GET {LOGS_PATH}", stop_on_empty_page=True):
+        listing = decoded_pages(
+            client, LOGS_PATH, params, f"GET {LOGS_PATH}", EVENT_DECODER, stop_on_empty_page=True
+        )
+        for page in listing:
             requests += 1
             where = f"GET {LOGS_PATH} {span} page {page.number}"
             if page.items:
-                emit(folder.fold(list(page.items), piece, where))
+                emit(folder.fold(page.items, piece, where))
         emit(SliceDone(piece.index, requests))
 
     return job
+
+
+class NewestSlices:
+    """(actor, app) -> the latest slice a sign-on of the pair was written from, in this sync.
+
+    A byte per pair, in one array per app indexed by actor: a dict of pairs would cost a hundred
+    bytes a pair and grow with the events read; this is about users x apps bytes from the start.
+    """
+
+    def __init__(self, budget: int = MAX_TRACKED_BYTES) -> None:
+        self.by_app: list[bytearray] = []
+        self.budget = budget
+
+    def get(self, actor: int, app: int) -> int:
+        """The slice, or -1 when no sign-on of the pair was written (or it is not remembered)."""
+        by_app = self.by_app
+        if app < len(by_app):
+            slices = by_app[app]
+            if actor < len(slices):
+                return slices[actor] - 1
+        return -1
+
+    def put(self, actor: int, app: int, piece: int, actors: int) -> None:
+        """Remember ``piece`` for the pair; ``actors`` is how many actors are numbered so far."""
+        by_app = self.by_app
+        if app >= len(by_app):
+            by_app.extend(bytearray() for _ in range(app + 1 - len(by_app)))
+        slices = by_app[app]
+        if actor >= len(slices):
+            # To the number of actors known: an app's array grows a few times, to the user count.
+            grow = max(actor + 1, actors) - len(slices)
+            if grow > self.budget:
+                return
+            self.budget -= grow
+            slices.extend(bytes(grow))
+        slices[actor] = piece + 1
 
 
 class SystemLogReader:
@@ -328,8 +409,7 @@ class SystemLogReader:
         per_worker = FIRST_SYNC_SLICES_PER_WORKER if newest_first else SLICES_PER_WORKER
         slices = plan_slices(since_ms, until_ms, workers, per_worker)
         self.watermark = Watermark(slices, overlap_ms, previous)
-        # (actor, app) -> the latest slice a sign-on of the pair was written from, in this sync.
-        self.newest_slice: dict[int, int] = {}
+        self.newest_slice = NewestSlices()
         order = reversed(slices) if newest_first else iter(slices)
         self.prefetcher: Prefetcher[LogPage | SliceDone] = Prefetcher(
             [slice_job(client, self.folder, piece) for piece in order],
@@ -351,20 +431,21 @@ class SystemLogReader:
         actors, apps = self.folder.actors.values, self.folder.apps.values
         newest, here = self.newest_slice, page.slice
         for key, ms in zip(page.keys, page.times, strict=True):
-            seen = newest.get(key, -1)
+            actor, app = key >> APP_BITS, key & APP_MASK
+            seen = newest.get(actor, app)
             if seen > here:
                 # A later slice already wrote a later sign-on of this pair: this one changes nothing.
                 self.stats.superseded += 1
                 continue
-            if seen < here and (seen >= 0 or len(newest) < MAX_TRACKED_PAIRS):
-                newest[key] = here
-            actor_id, login = actors[key >> APP_BITS]
+            if seen < here:
+                newest.put(actor, app, here, len(actors))
+            actor_id, login = actors[actor]
             email = email_of(actor_id) or email_like(login)
             if email is None:
                 # A user deleted from Okta since (its events stay 90 days): nobody to credit.
                 self.stats.unknown_actors += 1
                 continue
-            instance_id, label = apps[key & APP_MASK]
+            instance_id, label = apps[app]
             yield ActivityRecord(email, app_of(instance_id, label), from_ms(ms), ActivitySource.IDP_SSO)
 
     def cursor_after(self, item: LogPage | SliceDone) -> dict[str, object] | None:

@@ -21,7 +21,13 @@ from sqlalchemy import select
 from collector.config import Config, ConnectorConfig, TenantConfig
 from collector.connector import SyncContext
 from collector.health import source_health
-from collector.http import RateLimiterRegistry, VendorHTTPError
+from collector.http import (
+    PaginationError,
+    PaginationLoopError,
+    RateLimiterRegistry,
+    VendorClient,
+    VendorHTTPError,
+)
 from collector.http.testing import FakeClock
 from collector.models import Account, Activity, App, Person, SyncState
 from collector.records import (
@@ -41,8 +47,18 @@ from collector.tenants import apply_tenant_config
 from connectors.okta import OktaConnector
 from connectors.okta.api import Plumbing
 from connectors.okta.auth import OktaAuthError
+from connectors.okta.listing import decoded_pages
 from connectors.okta.settings import OktaSettings
-from connectors.okta.syslog import LogCursor, LogPage, LogSlice, Watermark, plan_slices
+from connectors.okta.syslog import (
+    EVENT_DECODER,
+    Folder,
+    LogCursor,
+    LogPage,
+    LogSlice,
+    NewestSlices,
+    Watermark,
+    plan_slices,
+)
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BASE = "https://acme.example.com"
@@ -335,7 +351,7 @@ def test_sso_events_are_folded_to_the_latest_per_person_and_app() -> None:
     assert dict(first) == {
         "filter": SSO_FILTER,
         "since": "2026-08-22T12:00:00.000Z",  # 90 days back
-        "until": "2026-08-28T03:00:00.001Z",  # the oldest of 16 slices, a millisecond more
+        "until": "2026-08-30T00:00:00.001Z",  # the oldest of 12 slices, a millisecond more
         "sortOrder": "ASCENDING",
         "limit": "1000",
     }
@@ -492,6 +508,59 @@ def test_cursor_never_passes_a_slice_still_being_read() -> None:
     assert mark.slice_done(1) is None
 
 
+def test_timestamps_are_read_exactly_on_the_fast_path_and_off_it() -> None:
+    folder = Folder(None, overlap_ms=0)
+    for text in ("2026-11-19T08:30:00.000Z", "2026-02-28T23:59:59.999Z", "2024-02-29T00:00:00.001Z"):
+        assert folder._ms(text) == int(datetime.fromisoformat(text).timestamp() * 1000 + 0.5)
+    # other spellings Okta could send go the slow way, and still count
+    assert folder._ms("2026-11-19T08:30:00Z") is None
+    assert folder._ms("2026-11-19T08:30:00.000+00:00") is None
+    env = Env()
+    org: StaticOrg = env.org
+    users = {u["id"]: u for u in org.users}
+    apps = {a["id"]: a for a in org.apps}
+    org.events.append(sso_event("plain-0001", "2026-11-20T10:00:00Z", users[DAN], apps[ZOOM]))
+    assert ("dan.eng@example.com", "zoom", at("2026-11-20T10:00:00")) in sso(env.sync())
+
+
+def test_system_log_pages_refuse_a_next_link_to_another_host_or_back() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        elsewhere = "https://elsewhere.example.net/api/v1/logs?after=1"
+        return httpx.Response(200, json=[], headers={"Link": f'<{elsewhere}>; rel="next"'})
+
+    client = VendorClient(BASE, vendor="okta", transport=httpx.MockTransport(handler))
+    with client, pytest.raises(PaginationError, match="another host"):
+        list(decoded_pages(client, "/api/v1/logs", {}, "GET /api/v1/logs", EVENT_DECODER))
+
+    def looping(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json=[{"a": 1}], headers={"Link": f'<{BASE}/api/v1/logs?after=1>; rel="next"'}
+        )
+
+    client = VendorClient(BASE, vendor="okta", transport=httpx.MockTransport(looping))
+    with client, pytest.raises(PaginationLoopError):
+        list(decoded_pages(client, "/api/v1/logs", {}, "GET /api/v1/logs", EVENT_DECODER))
+
+
+def test_newest_slices_remember_a_byte_per_pair_within_a_budget() -> None:
+    newest = NewestSlices(budget=100)
+    assert newest.get(5, 2) == -1
+    newest.put(5, 2, 0, actors=8)
+    newest.put(7, 2, 3, actors=8)
+    newest.put(1, 0, 9, actors=8)
+    assert (newest.get(5, 2), newest.get(7, 2), newest.get(1, 0), newest.get(6, 2), newest.get(1, 1)) == (
+        0,
+        3,
+        9,
+        -1,
+        -1,
+    )
+    assert [len(a) for a in newest.by_app] == [8, 0, 8]
+    newest.put(1000, 2, 1, actors=1001)  # past the budget: not remembered, so never skipped
+    assert newest.get(1000, 2) == -1
+    assert sum(len(a) for a in newest.by_app) <= 100
+
+
 def test_slices_cover_the_window_without_gaps() -> None:
     slices = plan_slices(0, 90 * 86_400_000, workers=4)
     assert len(slices) == 8
@@ -508,8 +577,8 @@ def test_bad_events_are_problems_and_a_page_that_is_not_a_list_fails_the_sync() 
     records = env.sync()
     assert only(records, RowProblem) == [
         RowProblem(
-            # the last of 16 slices of 5.625 days
-            "GET /api/v1/logs 2026-11-14T21:00:00.000Z..2026-11-20T12:00:00.000Z page 1 (event bad-0001)",
+            # the last of 12 slices of 7.5 days
+            "GET /api/v1/logs 2026-11-13T00:00:00.000Z..2026-11-20T12:00:00.000Z page 1 (event bad-0001)",
             "target: no AppInstance",
         )
     ]
