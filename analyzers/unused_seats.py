@@ -9,7 +9,13 @@ Flags three things, each with the monthly money it costs:
 - ``unassigned``: the pool has more seats purchased than assigned.
 
 A seat whose usage comes only from stale or failed sources is reported as UNKNOWN with no money, never
-as unused; so is a pool for which no source reports usage at all.
+as unused; so is a pool for which no source reports usage at all. A holder is a person (or an account
+without one); their seats in a pool are merged across sources: the earliest assignment counts, and
+the holder is a bot or service account when any of those accounts says so.
+
+The work is set-based: one SQL statement judges every seat of the tenant and returns only the flagged
+holders with their evidence (see ``_flagging_statement``); Python then words the findings. On a
+tenant of two million seats that is a few hundred thousand rows, never the whole tenant.
 
 Example policy::
 
@@ -26,8 +32,9 @@ Example policy::
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -48,11 +55,13 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
     type_coerce,
     values,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, App, Person, Seat
@@ -63,10 +72,8 @@ CENT = Decimal("0.01")
 # Inside SQL, a fresh source's "never signed in" (a NULL last seen) counts as this instant, so that
 # one MAX tells "no fresh row" (NULL), "only nevers" (NEVER) and "last seen at" apart.
 NEVER = datetime(1, 1, 1, tzinfo=UTC)
-# VALUES rows (5 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
+# VALUES rows (4 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
 POOLS_PER_STATEMENT = 1000
-# (person, app) pairs per sightings query.
-PAIRS_PER_QUERY = 500
 
 NO_DATA, UNKNOWN, NEVER_ACTIVE, INACTIVE = "no_data", "unknown", "never_active", "inactive"
 
@@ -187,30 +194,30 @@ class UnusedSeats(Analyzer):
             and not settings.for_app(pool.app_id)[2]
             and not settings.excludes_sku(pool.app_id, pool.sku)
         ]
+        every_pool = len(judged) == sum(1 for pool in pools.values() if pool.seat_skus)
+        excluded = _people_matcher(settings.exclude_people)
         flagged = [
-            h for h in self._flagged(session, tenant, settings, judged) if not settings.excludes(h.email)
+            (holder, seen)
+            for holder, seen in self._flagged(session, tenant, settings, judged, every_pool)
+            if holder.email is None or excluded is None or not excluded(holder.email)
         ]
-        flagged.sort(key=lambda h: (h.key, h.label))
-        sightings = self._sightings(
-            session, tenant.tenant_id, {(h.person_id, h.key[0]) for h in flagged if h.bucket != NO_DATA}
-        )
+        flagged.sort(key=lambda pair: (pair[0].key, pair[0].label))
         findings: list[FindingDraft] = []
         contexts: dict[tuple[str, str], _PoolContext] = {}
         no_data: dict[tuple[str, str], list[Holder]] = defaultdict(list)
-        for holder in flagged:
+        flagged.reverse()
+        while flagged:
+            holder, seen = flagged.pop()  # popped: each holder's rows are freed once worded
             if holder.bucket == NO_DATA:
                 no_data[holder.key].append(holder)
                 continue
-            pool = pools[holder.key]
             context = contexts.get(holder.key)
             if context is None:
-                context = contexts[holder.key] = _PoolContext(
-                    pool, app_names.get(pool.app_id, pool.app_id), tenant
-                )
-            inactive_days, grace_days, _ = settings.for_app(pool.app_id)
-            seen = sightings.get((holder.person_id, pool.app_id), []) if holder.person_id else []
-            finding = self._judge(holder, seen, context, inactive_days, grace_days)
-            if isinstance(finding, FindingDraft):
+                pool = pools[holder.key]
+                name = app_names.get(pool.app_id, pool.app_id)
+                context = contexts[holder.key] = _PoolContext(pool, name, tenant, settings)
+            finding = self._judge(holder, seen, context)
+            if finding is not None:
                 findings.append(finding)
         for key, missing in sorted(no_data.items()):
             pool = pools[key]
@@ -231,75 +238,53 @@ class UnusedSeats(Analyzer):
         tenant: TenantView,
         settings: UnusedSeatsSettings,
         pools: Sequence[EffectivePool],
-    ) -> Iterable[Holder]:
-        """The holders the statement flags, pool batch by pool batch (usually one batch)."""
+        every_pool: bool,
+    ) -> Iterator[tuple[Holder, list[Sighting]]]:
+        """The holders the statement flags with every source's sightings of them, pool batch by
+        pool batch (usually one batch)."""
         for start in range(0, len(pools), POOLS_PER_STATEMENT):
             batch = pools[start : start + POOLS_PER_STATEMENT]
-            stmt = _flagging_statement(tenant, settings, batch)
-            for row in session.execute(stmt):
-                holder_id = row.holder
-                yield Holder(
-                    key=batch[row.pool_no].key,
-                    bucket=row.bucket,
-                    person_id=holder_id if holder_id > 0 else None,
-                    email=row.person_email or row.account_email,
-                    display_name=row.display_name,
-                    idp_status=row.idp_status,
-                    assigned_at=row.assigned_at,
-                    account_created_at=row.account_created_at,
-                    person_created_at=row.person_created_at,
-                    seat_sources=set(row.seat_sources.split(",")),
-                )
+            whole = every_pool and len(batch) == len(pools)
+            found: dict[tuple[int, int], tuple[Holder, list[Sighting]]] = {}
+            # Core rows, not ORM ones: a few hundred thousand rows come back on a large tenant.
+            result = session.connection().execute(_flagging_statement(tenant, settings, batch, whole))
+            for row in result:
+                (pool_no, holder_id, bucket, person_email, account_email, display_name, idp_status,
+                 assigned_at, account_created_at, person_created_at, seat_sources,
+                 source, kind, last_seen, observed, feature) = row  # fmt: skip
+                entry = found.get((pool_no, holder_id))
+                if entry is None:
+                    holder = Holder(
+                        batch[pool_no].key, bucket, holder_id if holder_id > 0 else None,
+                        person_email or account_email, display_name, idp_status, assigned_at,
+                        account_created_at, person_created_at, set(seat_sources.split(",")),
+                    )  # fmt: skip
+                    entry = found[(pool_no, holder_id)] = (holder, [])
+                if source is not None:
+                    entry[1].append(Sighting(source, kind, last_seen, observed, feature))
+            for holder, seen in found.values():
+                if len(seen) > 1:
+                    seen.sort(key=_sighting_order)
+                yield holder, seen
 
-    def _sightings(
-        self, session: Session, tenant_id: str, pairs: set[tuple[int | None, str]]
-    ) -> dict[tuple[int, str], list[Sighting]]:
-        """Every source's sighting of the flagged (person, app) pairs only, fetched in chunks."""
-        ordered = sorted((pid, app) for pid, app in pairs if pid is not None)
-        result: dict[tuple[int, str], list[Sighting]] = defaultdict(list)
-        for start in range(0, len(ordered), PAIRS_PER_QUERY):
-            stmt = select(
-                Activity.person_id,
-                Activity.app_id,
-                Activity.source,
-                Activity.source_kind,
-                Activity.last_seen_at,
-                Activity.observed_at,
-                Activity.feature,
-            ).where(
-                Activity.tenant_id == tenant_id,
-                tuple_(Activity.person_id, Activity.app_id).in_(ordered[start : start + PAIRS_PER_QUERY]),
-            )
-            for person_id, app_id, source, kind, last_seen, observed, feature in session.execute(stmt):
-                result[(person_id, app_id)].append(Sighting(source, kind, last_seen, observed, feature))
-        for seen in result.values():
-            seen.sort(key=lambda s: (s.source, s.kind, s.feature))
-        return result
-
-    def _judge(
-        self,
-        holder: Holder,
-        seen: list[Sighting],
-        context: _PoolContext,
-        inactive_days: int,
-        grace_days: int,
-    ) -> FindingDraft | None:
-        now = context.tenant.now
-        fresh = [s for s in seen if s.source not in context.tenant.stale_sources]
-        stale = [s for s in seen if s.source in context.tenant.stale_sources]
+    def _judge(self, holder: Holder, seen: list[Sighting], context: _PoolContext) -> FindingDraft | None:
+        tenant = context.tenant
+        stale_sources = tenant.stale_sources
+        fresh = [s for s in seen if s.source not in stale_sources] if stale_sources else seen
+        assigned_at = holder.assigned_at
         evidence: dict[str, Any] = {
             "person": holder.email,
             "name": holder.display_name,
             "idp_status": holder.idp_status,
-            "seat_assigned": holder.assigned_at.date().isoformat() if holder.assigned_at else None,
+            "seat_assigned": assigned_at.date().isoformat() if assigned_at else None,
             "seat_reported_by": sorted(holder.seat_sources),
             "sources": [s.as_evidence() for s in seen],
             **context.pool_evidence,
         }
         if not fresh:
-            if not stale:
+            if not seen:
                 return None  # the statement said otherwise: the data changed under it
-            reasons = {s.source: context.tenant.stale_sources[s.source] for s in stale}
+            reasons = {s.source: stale_sources[s.source] for s in seen}
             evidence["stale_sources"] = reasons
             return context.draft(
                 rule="inactive",
@@ -312,9 +297,9 @@ class UnusedSeats(Analyzer):
         times = [s.last_seen_at for s in fresh if s.last_seen_at is not None]
         if not times:
             since = holder.since
-            if since is not None and _days(now, since) <= grace_days:
+            if since is not None and _days(tenant.now, since) <= context.grace_days:
                 return None
-            evidence["grace_days"] = grace_days
+            evidence["grace_days"] = context.grace_days
             assigned = f", seat held since {since.date().isoformat()}" if since else ""
             return context.draft(
                 rule="never_active",
@@ -324,16 +309,14 @@ class UnusedSeats(Analyzer):
                 evidence=evidence,
             )
         last = max(times)
-        freshest = max((s for s in fresh if s.last_seen_at == last), key=lambda s: s.observed_at)
-        days = _days(now, last)
-        if days <= inactive_days:
+        freshest = max((s for s in fresh if s.last_seen_at == last), key=_observed)
+        days = _days(tenant.now, last)
+        if days <= context.inactive_days:
             return None
-        evidence |= {
-            "last_seen": last.isoformat(),
-            "last_seen_by": freshest.source,
-            "days_inactive": days,
-            "threshold_days": inactive_days,
-        }
+        evidence["last_seen"] = last.isoformat()
+        evidence["last_seen_by"] = freshest.source
+        evidence["days_inactive"] = days
+        evidence["threshold_days"] = context.inactive_days
         return context.draft(
             rule="inactive",
             holder=holder,
@@ -344,17 +327,66 @@ class UnusedSeats(Analyzer):
         )
 
 
+def _sighting_order(sighting: Sighting) -> tuple[str, str, str]:
+    return (sighting.source, sighting.kind, sighting.feature)
+
+
+def _observed(sighting: Sighting) -> datetime:
+    return sighting.observed_at
+
+
+def _people_matcher(patterns: Sequence[str]) -> Callable[[str], object] | None:
+    """One compiled regex for ``exclude_people`` (what ``UnusedSeatsSettings.excludes`` answers)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns)).match
+
+
+class _Unindexed(ColumnElement[Any]):
+    """A column SQLite's planner must not use an index for (rendered ``+column`` there).
+
+    Without statistics SQLite guesses that ``seat.tenant_id = ?`` selects ~10 rows, then walks the
+    tenant's seats in index order and probes every joined table per row instead of indexing it:
+    hundreds of times slower on a large tenant. Scanning the seat table in storage order is what
+    the statement needs anyway. Other databases plan from statistics; the column is left alone.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(_Unindexed)
+def _compile_unindexed(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(_Unindexed, "sqlite")
+def _compile_unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + compiler.process(element.column, **kw)
+
+
+def _unindexed(column: Any) -> ColumnElement[Any]:
+    return _Unindexed(column)
+
+
 def _flagging_statement(
-    tenant: TenantView, settings: UnusedSeatsSettings, pools: Sequence[EffectivePool]
+    tenant: TenantView, settings: UnusedSeatsSettings, pools: Sequence[EffectivePool], every_pool: bool
 ) -> Select[Any]:
     """One statement: the holders of ``pools`` whose seats look unused, with what the finding needs.
 
-    Per seat row it fuses the holder's fresh sightings of the app (the latest last seen; NEVER when
-    every fresh source says "never"; NULL without any fresh row) and keeps the rows judged by it:
-    older than the app's threshold, never, or no fresh data. Only those rows are then grouped per
-    (pool, holder) -- a person, or an account without one -- where the holder's earliest assignment
-    decides the new-joiner grace, and bots and service accounts drop out. Each row comes back with a
-    bucket: inactive, never_active, unknown (only stale sources know) or no_data (nobody knows).
+    ``candidates``: per seat row, the holder's fused fresh sightings of the app -- the latest last
+    seen, NEVER when every fresh source says "never", NULL without a fresh row -- keeping the rows
+    older than the app's threshold, never seen or without fresh data (a small part of all seats).
+    ``held``: only those rows are mapped to their pool (an app and its SKU's spellings) and grouped
+    per (pool, holder) -- a person, or an account without one; bots and service accounts drop out.
+    Last, the holder's earliest assignment decides the new joiner's grace, and each row comes back
+    with its bucket (inactive, never_active, unknown: only stale sources know, no_data: nobody
+    knows), the holder's person and every source's sighting of them as evidence.
+    ``every_pool`` says ``pools`` are all the seat pools, so no seat row needs filtering by app.
     """
     tid = tenant.tenant_id
     stale = sorted(tenant.stale_sources)
@@ -371,69 +403,89 @@ def _flagging_statement(
         )
         .where(Activity.tenant_id == tid)
         .group_by(Activity.person_id, Activity.app_id)
-        .subquery("usage")
+        # Materialized: worked out once. (PostgreSQL's parallel workers would each build it.)
+        .cte("usage")
+        .prefix_with("MATERIALIZED")
     )
-    rows = []
-    for pool_no, pool in enumerate(pools):
-        inactive_days, grace_days, _ = settings.for_app(pool.app_id)
-        cutoff, grace = _day_start(tenant.now, inactive_days), _day_start(tenant.now, grace_days)
+    # The inactivity cutoff per app: one branch per distinct per-app threshold.
+    by_days: dict[int, list[str]] = defaultdict(list)
+    for app_id in sorted({pool.app_id for pool in pools}):
+        by_days[settings.for_app(app_id)[0]].append(app_id)
+    default = literal(_day_start(tenant.now, settings.inactive_days), UtcDateTime())
+    branches = [
+        (Seat.app_id.in_(apps), literal(_day_start(tenant.now, days), UtcDateTime()))
+        for days, apps in sorted(by_days.items())
+        if days != settings.inactive_days
+    ]
+    cutoff = case(*branches, else_=default) if branches else default
+    kinds = settings.exclude_account_kinds
+    seat_filter = [_unindexed(Seat.tenant_id) == tid]
+    if not every_pool:
+        seat_filter.append(Seat.app_id.in_(sorted({pool.app_id for pool in pools})))
+    candidates = (
+        select(
+            Seat.id.label("seat_id"),
+            Seat.app_id,
+            Seat.sku,
+            usage.c.fresh_last,
+            usage.c.stale,
+        )
+        .select_from(Seat)
+        .join(Account, Account.id == Seat.account_id)
+        .outerjoin(usage, and_(usage.c.person_id == Account.person_id, usage.c.app_id == Seat.app_id))
+        .where(*seat_filter, or_(usage.c.fresh_last.is_(None), usage.c.fresh_last < cutoff))
+        # Materialized: the few candidate rows are what meets the pool list below, and no
+        # planner may start from that short list and probe the seat table once per pool.
+        .cte("candidates")
+        .prefix_with("MATERIALIZED")
+    )
+    rows = [
         # CAST: gives the VALUES columns text affinity on SQLite, so it can index them for the join.
-        rows += [
-            (cast(literal(pool.app_id), String), cast(literal(sku), String), pool_no, cutoff, grace)
-            for sku in pool.seat_skus
-        ]
+        (
+            cast(literal(pool.app_id), String),
+            cast(literal(sku), String),
+            pool_no,
+            _day_start(tenant.now, settings.for_app(pool.app_id)[1]),
+        )
+        for pool_no, pool in enumerate(pools)
+        for sku in pool.seat_skus
+    ]
     judged = (
         values(
             column("app_id", String),
             column("sku", String),
             column("pool_no", Integer),
-            column("cutoff", UtcDateTime()),
             column("grace", UtcDateTime()),
             name="judged",
         )
         .data(rows)
         .cte("judged")
     )
-    kinds = settings.exclude_account_kinds
-    candidates = (
-        select(
-            judged.c.pool_no,
-            func.coalesce(Account.person_id, -Account.id).label("holder"),
-            Account.person_id,
-            Account.email,
-            Account.created_at,
-            case((Account.kind.in_(kinds), 1), else_=0).label("excluded")
-            if kinds
-            else literal(0).label("excluded"),
-            Seat.source,
-            Seat.assigned_at,
-            usage.c.fresh_last,
-            usage.c.stale,
-            judged.c.grace,
-        )
-        .select_from(Seat)
-        .join(judged, and_(judged.c.app_id == Seat.app_id, judged.c.sku == Seat.sku))
-        .join(Account, Account.id == Seat.account_id)
-        .outerjoin(usage, and_(usage.c.person_id == Account.person_id, usage.c.app_id == Seat.app_id))
-        .where(Seat.tenant_id == tid, or_(usage.c.fresh_last.is_(None), usage.c.fresh_last < judged.c.cutoff))
-        .subquery("candidates")
-    )
     c = candidates.c
+    # The candidates' own seat and account rows, read by primary key (few, unlike all seats).
+    seat, account = aliased(Seat), aliased(Account)
+    holder = func.coalesce(account.person_id, -account.id)
+    excluded = case((account.kind.in_(kinds), 1), else_=0) if kinds else literal(0)
     held = (
         select(
-            c.pool_no,
-            c.holder,
-            func.min(c.person_id).label("person_id"),
-            func.min(c.email).label("account_email"),
-            type_coerce(func.min(c.assigned_at), UtcDateTime()).label("assigned_at"),
-            type_coerce(func.min(c.created_at), UtcDateTime()).label("account_created_at"),
-            func.aggregate_strings(c.source, ",").label("seat_sources"),
+            judged.c.pool_no,
+            holder.label("holder"),
+            func.min(c.app_id).label("app_id"),
+            func.min(account.person_id).label("person_id"),
+            func.min(account.email).label("account_email"),
+            type_coerce(func.min(seat.assigned_at), UtcDateTime()).label("assigned_at"),
+            type_coerce(func.min(account.created_at), UtcDateTime()).label("account_created_at"),
+            func.aggregate_strings(seat.source, ",").label("seat_sources"),
             type_coerce(func.max(c.fresh_last), UtcDateTime()).label("fresh_last"),
             func.max(c.stale).label("stale"),
-            type_coerce(func.max(c.grace), UtcDateTime()).label("grace"),
+            type_coerce(func.max(judged.c.grace), UtcDateTime()).label("grace"),
         )
-        .group_by(c.pool_no, c.holder)
-        .having(func.max(c.excluded) == 0)
+        .select_from(candidates)
+        .join(judged, and_(judged.c.app_id == c.app_id, judged.c.sku == c.sku))
+        .join(seat, seat.id == c.seat_id)
+        .join(account, account.id == seat.account_id)
+        .group_by(judged.c.pool_no, holder)
+        .having(func.max(excluded) == 0)
         .subquery("held")
     )
     h = held.c
@@ -460,9 +512,19 @@ def _flagging_statement(
             h.account_created_at,
             person.created_at.label("person_created_at"),
             h.seat_sources,
+            Activity.source,
+            Activity.source_kind,
+            Activity.last_seen_at,
+            Activity.observed_at,
+            Activity.feature,
         )
         .select_from(held)
         .outerjoin(person, person.id == h.person_id)
+        # The evidence: every source's sighting, fetched for the flagged holders only.
+        .outerjoin(
+            Activity,
+            and_(Activity.tenant_id == tid, Activity.person_id == h.person_id, Activity.app_id == h.app_id),
+        )
         .where(outside_grace)
     )
 
@@ -470,9 +532,12 @@ def _flagging_statement(
 class _PoolContext:
     """Per-pool facts shared by every finding about the pool's seats."""
 
-    def __init__(self, pool: EffectivePool, app_name: str, tenant: TenantView) -> None:
+    def __init__(
+        self, pool: EffectivePool, app_name: str, tenant: TenantView, settings: UnusedSeatsSettings
+    ) -> None:
         self.pool = pool
         self.tenant = tenant
+        self.inactive_days, self.grace_days, _ = settings.for_app(pool.app_id)
         self.app_label = f"{app_name} ({pool.sku})"
         self.seat_price, price_note = monthly_price(pool, tenant)
         self.pool_evidence: dict[str, Any] = {
@@ -486,6 +551,11 @@ class _PoolContext:
         if pool.commitment == "annual" and pool.term_end:
             self.pool_evidence["reclaimable"] = _reclaim_note(pool.term_end, pool.notice_days)
         self.pool_evidence["saving_from"] = _saving_from(pool, tenant)
+        # The same for every finding of the pool: worked out once.
+        fail = self.seat_price if self.seat_price is not None else Decimal(0)
+        self.fail_money = fail.quantize(CENT, ROUND_HALF_UP)
+        self.fail_severity = severity_for(self.fail_money)
+        self.no_money = Decimal(0).quantize(CENT, ROUND_HALF_UP)
 
     def action(self, holder: Holder) -> str:
         pool = self.pool
@@ -499,17 +569,16 @@ class _PoolContext:
     def draft(
         self, rule: str, holder: Holder, verdict: Verdict, title: str, evidence: dict[str, Any]
     ) -> FindingDraft:
-        money = self.seat_price if verdict is Verdict.FAIL and self.seat_price is not None else Decimal(0)
-        money = money.quantize(CENT, ROUND_HALF_UP)
-        if verdict is Verdict.FAIL:
-            evidence = {**evidence, "action": self.action(holder)}
+        fail = verdict is Verdict.FAIL
+        if fail:
+            evidence["action"] = self.action(holder)
         return FindingDraft(
             rule=rule,
             subject=holder.email or f"account:{holder.label}",
             title=title,
             verdict=verdict,
-            severity=severity_for(money) if verdict is Verdict.FAIL else Severity.INFO,
-            monthly_waste=money,
+            severity=self.fail_severity if fail else Severity.INFO,
+            monthly_waste=self.fail_money if fail else self.no_money,
             evidence=evidence,
             app_id=self.pool.app_id,
             sku=self.pool.sku,

@@ -67,9 +67,12 @@ class Shape:
     def __init__(self, apps: int) -> None:
         self.apps = [f"app{i:03d}" for i in range(apps)]
         self.vendors = max(1, apps // 10)
-        # Two vendors of long-tail apps are stale: their apps' holders without IdP data are UNKNOWN.
-        self.stale = sorted({self.vendor(apps - 1), self.vendor(max(apps - 3, 0))})
-        self.overrides = {app: 30 for app in self.apps[5:15]}  # a few apps judged after 30 days
+        # Two vendors are stale (their last sync failed): the seats of their apps that only they
+        # report on are UNKNOWN; where the IdP reports too, its data still decides.
+        both = [v for v in range(self.vendors) if v % 10 in (3, 5)]
+        self.stale = [f"vendor{v:02d}" for v in both[-2:]] or [self.vendor(0)]
+        # Per-app thresholds: a few popular apps are judged after 90 days, a few tail apps after 30.
+        self.overrides = {app: 90 for app in self.apps[3:6]} | {app: 30 for app in self.apps[100:110]}
 
     def vendor(self, app_index: int) -> str:
         return f"vendor{app_index % self.vendors:02d}"
@@ -114,7 +117,7 @@ def ts(value: datetime | None, sqlite: bool) -> Any:
     """A timestamp as the store keeps it: SQLAlchemy's naive-UTC text on SQLite, aware on PostgreSQL."""
     if value is None or not sqlite:
         return value
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def email_of(i: int) -> str:
@@ -284,7 +287,7 @@ def _activity(
     elif roll < 0.12:
         latest = days_ago(rng, 61, 500)
     else:
-        latest = days_ago(rng, 0, 59)
+        latest = NOW - timedelta(days=min(rng.expovariate(1 / 8), 59.5))  # most were in this week
     rows = []
     for k, source in enumerate(sources):
         seen = latest if k == 0 or latest is None else latest - timedelta(days=rng.randint(0, 30))
@@ -331,18 +334,21 @@ def _bulk_insert(store: Store, table: str, columns: Sequence[str], rows: Iterabl
 # -- the measured steps --------------------------------------------------------------------------
 
 
+def cutoff(days: int) -> datetime:
+    return datetime.combine(NOW.date() - timedelta(days=days), datetime.min.time(), UTC)
+
+
 def floor_sql(shape: Shape, dialect: str) -> tuple[str, dict[str, Any]]:
     """The bare query: holders whose latest fresh sighting is older than the threshold, or never seen."""
     sqlite = dialect == "sqlite"
     stale = ", ".join(f"'{s}'" for s in shape.stale)
-    overridden = ", ".join(f"'{a}'" for a in shape.overrides)
-    params = {
-        "tenant": TENANT,
-        "cutoff": ts(datetime.combine(NOW.date() - timedelta(days=60), datetime.min.time(), UTC), sqlite),
-        "cutoff_override": ts(
-            datetime.combine(NOW.date() - timedelta(days=30), datetime.min.time(), UTC), sqlite
-        ),
-    }
+    params: dict[str, Any] = {"tenant": TENANT}
+    thresholds = []
+    for n, days in enumerate(sorted(set(shape.overrides.values()))):
+        apps = ", ".join(f"'{a}'" for a, d in shape.overrides.items() if d == days)
+        thresholds.append(f"WHEN s.app_id IN ({apps}) THEN :cutoff{n}")
+        params[f"cutoff{n}"] = ts(cutoff(days), sqlite)
+    params["cutoff"] = ts(cutoff(60), sqlite)
     sql = f"""
         SELECT s.app_id, s.sku, COALESCE(a.person_id, -a.id) AS holder, MAX(x.last_seen) AS last_seen
         FROM seat AS s
@@ -356,7 +362,7 @@ def floor_sql(shape: Shape, dialect: str) -> tuple[str, dict[str, Any]]:
         WHERE s.tenant_id = :tenant
         GROUP BY s.app_id, s.sku, COALESCE(a.person_id, -a.id)
         HAVING MAX(x.last_seen) IS NULL
-            OR MAX(x.last_seen) < CASE WHEN s.app_id IN ({overridden}) THEN :cutoff_override ELSE :cutoff END
+            OR MAX(x.last_seen) < CASE {" ".join(thresholds)} ELSE :cutoff END
     """
     return sql, params
 

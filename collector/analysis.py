@@ -134,6 +134,7 @@ def _persist(
     ]
     # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
     today = now.date()
+    mutes = [mute for mute in mutes if mute.expires >= today]
     seen: set[str] = set()
     opened = open_count = 0
     waste = Decimal(0)
@@ -143,7 +144,7 @@ def _persist(
         if fingerprint in seen:
             raise ValueError(f"analyzer {analyzer_id} produced {fingerprint!r} twice")
         seen.add(fingerprint)
-        mute = _mute_for(mutes, analyzer_id, draft, today)
+        mute = _mute_for(mutes, analyzer_id, draft, today) if mutes else None
         evidence = draft.evidence
         if mute:
             evidence = {**evidence, "muted": {"reason": mute.reason, "expires": mute.expires.isoformat()}}

@@ -232,3 +232,94 @@ def test_monthly_seats_save_now_and_annual_seats_at_renewal(store: Store) -> Non
     assert monthly.evidence["saving_from"] == AS_OF.isoformat()
     assert "starts with the next bill" in monthly.evidence["action"]
     assert monthly.monthly_waste == Decimal("180.00")  # 180 per month now
+
+
+def two_sources(
+    store: Store, tenant: TenantConfig, exports: list[Record], api: list[Record]
+) -> dict[str, Finding]:
+    """Sync the same tenant from an export and an API source, then analyze."""
+    export = ConnectorConfig(id="scripted", name="exports", settings=ScriptedSettings(script="a"))
+    api_source = ConnectorConfig(id="scripted", name="api", settings=ScriptedSettings(script="b"))
+    tenant = tenant.model_copy(update={"connectors": [export, api_source]})
+    ScriptedConnector.scripts["a"] = lambda ctx: iter([*exports, Checkpoint("all")])
+    ScriptedConnector.scripts["b"] = lambda ctx: iter([*api, Checkpoint("all")])
+    apply_tenant_config(store, tenant)
+    runner = SyncRunner(store, Config(tenants=[tenant], base_dir=Path(".")), clock=lambda: NOW)
+    for connector in tenant.connectors:
+        runner.run(tenant, connector)
+    run_analyzers(store, tenant, now=NOW)
+    with store.sessions() as session:
+        query = select(Finding).where(Finding.state == "open", Finding.analyzer == "unused_seats")
+        return {f.fingerprint: f for f in session.scalars(query)}
+
+
+def test_sku_spellings_are_one_pool_and_the_earliest_assignment_decides(store: Store) -> None:
+    # The export spells the SKU in lower case and saw the seat assigned a year ago; the API only
+    # knows it since last week. One holder, one finding under the pool's name, and no grace.
+    exports = seat("never@x.io", "slack", "business+", None, assigned_days_ago=365)
+    api = seat("never@x.io", "slack", "Business+", None, assigned_days_ago=5)
+    found = by_subject(two_sources(store, tenant_with(seats=1), exports, api))
+    assert set(found) == {("never_active", "never@x.io")}
+    finding = found[("never_active", "never@x.io")]
+    assert finding.sku == "Business+"
+    assert finding.evidence["seat_reported_by"] == ["api", "exports"]
+    assert finding.evidence["seat_assigned"] == days_ago(365).date().isoformat()
+    assert [s["source"] for s in finding.evidence["sources"]] == ["api", "exports"]
+
+
+def test_a_holder_is_a_bot_when_any_of_its_accounts_says_so(store: Store) -> None:
+    exports = seat("deploy@x.io", "slack", "Business+", None)  # the export cannot tell a bot apart
+    api: list[Record] = [
+        AccountRecord(app_id="slack", external_id="U1", email="deploy@x.io", kind="bot"),
+        SeatRecord(app_id="slack", sku="Business+", account_external_id="U1", assigned_at=days_ago(300)),
+        *seat("old@x.io", "slack", "Business+", days_ago(90)),
+    ]
+    found = by_subject(two_sources(store, tenant_with(seats=2), exports, api))
+    assert set(found) == {("inactive", "old@x.io")}
+
+
+def test_the_latest_fresh_sighting_decides_and_every_sighting_is_evidence(store: Store) -> None:
+    records = [
+        *seat("old@x.io", "slack", "Business+", days_ago(80)),
+        ActivityRecord("old@x.io", "slack", days_ago(70), ActivitySource.IDP_SSO),
+        ActivityRecord("old@x.io", "slack", None, ActivitySource.APP_LOGIN),
+        ActivityRecord("old@x.io", "slack", days_ago(65), ActivitySource.REPORT, feature="huddles"),
+    ]
+    (finding,) = [
+        f for f in sync_and_analyze(store, tenant_with(seats=1), records).values() if f.rule != "unassigned"
+    ]
+    assert (finding.rule, finding.evidence["days_inactive"], finding.evidence["last_seen_by"]) == (
+        "inactive",
+        65,
+        "exports",
+    )
+    assert [(s["kind"], s["last_seen"][:10]) for s in finding.evidence["sources"]] == [
+        ("app_login", "never"),
+        ("export", days_ago(80).date().isoformat()),
+        ("idp_sso", days_ago(70).date().isoformat()),
+        ("report", days_ago(65).date().isoformat()),
+    ]
+
+
+def test_pools_judged_in_batches_give_the_same_findings(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import analyzers.unused_seats as unused_seats
+
+    policy = UnusedSeatsSettings.model_validate({"apps": {"zoom": {"inactive_days": 30}}})
+    records = [
+        *seat("z@x.io", "zoom", "Pro", days_ago(45)),
+        *seat("s@x.io", "slack", "Business+", days_ago(45)),
+        *seat("n@x.io", "figma", "Professional", None),
+        *seat("o@x.io", "slack", "Business+", days_ago(61)),
+    ]
+    tenant = tenant_with(policy, seats=2)
+    whole = {(f.rule, f.subject, f.title) for f in sync_and_analyze(store, tenant, records).values()}
+    monkeypatch.setattr(unused_seats, "POOLS_PER_STATEMENT", 1)
+    batched = {(f.rule, f.subject, f.title) for f in sync_and_analyze(store, tenant, records).values()}
+    assert batched == whole
+    assert {(rule, subject) for rule, subject, _ in whole} == {
+        ("inactive", "z@x.io"),
+        ("inactive", "o@x.io"),
+        ("never_active", "n@x.io"),
+    }
