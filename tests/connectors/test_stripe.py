@@ -660,9 +660,9 @@ def test_a_failure_mid_sync_keeps_the_previous_data_and_marks_the_source_stale(s
         billed = session.scalars(select(BilledItem)).all()
         cursor = session.scalar(select(SyncState.cursor).where(SyncState.stream == "issuing_transactions"))
         health = source_health(session, tenant, NOW)["stripe"]
-    # The first run's card spend (9: the built-in catalog has no Zoom, and Zoom bills as a telecom, so
-    # it is dropped) and invoice lines (6), and the committed page.
-    assert len(spend) == 9 + 6 + 5
+    # The first run's card spend (10, Zoom matched by the built-in catalog although it bills as a
+    # telecom) and invoice lines (6), and the committed page.
+    assert len(spend) == 10 + 6 + 5
     assert len(billed) == 5  # not retired by the failed run
     assert cursor is not None and cursor["resume_after"] == "ipi_1FakeNew0014AbCdEfGh"
     assert health.stale and health.reason == "last sync failed"
@@ -738,10 +738,10 @@ tenants:
         "ipi_1FakeTxn0003AbCdEfGh": ("card", "notion", Decimal("96.00"), "USD", date(2026, 10, 9)),
         "ipi_1FakeTxn0004AbCdEfGh": ("card", "figma", Decimal("45.00"), "USD", date(2026, 10, 12)),
         "ipi_1FakeTxn0005AbCdEfGh": ("card", "figma", Decimal("-15.00"), "USD", date(2026, 10, 15)),
-        "ipi_1FakeTxn0006AbCdEfGh": ("card", None, Decimal("20.00"), "USD", date(2026, 10, 20)),
-        "ipi_1FakeTxn0009AbCdEfGh": ("card", None, Decimal("12000"), "JPY", date(2026, 11, 1)),
+        "ipi_1FakeTxn0006AbCdEfGh": ("card", "chatgpt", Decimal("20.00"), "USD", date(2026, 10, 20)),
+        "ipi_1FakeTxn0009AbCdEfGh": ("card", "freee", Decimal("12000"), "JPY", date(2026, 11, 1)),
         "ipi_1FakeTxn0010AbCdEfGh": ("card", None, Decimal("5.250"), "KWD", date(2026, 11, 3)),
-        "ipi_1FakeTxn0011AbCdEfGh": ("card", None, Decimal("12.00"), "USD", date(2026, 11, 8)),
+        "ipi_1FakeTxn0011AbCdEfGh": ("card", "calendly", Decimal("12.00"), "USD", date(2026, 11, 8)),
         "ipi_1FakeTxn0012AbCdEfGh": ("card", "slack", Decimal("875.00"), "USD", date(2026, 11, 12)),
     }
     invoices = {k: v[1:] for k, v in spend.items() if v[0] == "invoice"}
