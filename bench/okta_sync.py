@@ -78,8 +78,12 @@ def child(spec: dict[str, Any]) -> None:
     registry.BUILTIN["okta"] = f"{__name__}:BenchOkta"
     sys.modules.setdefault(__name__, sys.modules["__main__"])
     store = Store(spec["database_url"])
+    tuning = {"log_workers": spec["log_workers"]} if spec.get("log_workers") else {}
     settings = OktaSettings(
-        base_url=spec["base_url"], api_token=SecretStr(TOKEN), log_lookback_days=spec["lookback_days"]
+        base_url=spec["base_url"],
+        api_token=SecretStr(TOKEN),
+        log_lookback_days=spec["lookback_days"],
+        **tuning,
     )
     tenant = TenantConfig(
         id="bench", name="Bench", connectors=[ConnectorConfig(id="okta", settings=settings)]
@@ -126,6 +130,8 @@ def child(spec: dict[str, Any]) -> None:
                 "events": log.events,
                 "failed": log.failed,
                 "duplicates": log.duplicates,
+                "sso_records": log.written,
+                "superseded": log.superseded,
                 "log_requests": log.requests,
                 "since": log.since.isoformat() if log.since else None,
                 "users": stats.users,
@@ -174,9 +180,19 @@ def database(url: str | None, tmp: Path, name: str) -> Iterator[str]:
 
 
 def sync_in_subprocess(
-    label: str, fake: OktaFake, server: FakeServer, database_url: str, lookback_days: int
+    label: str,
+    fake: OktaFake,
+    server: FakeServer,
+    database_url: str,
+    lookback_days: int,
+    log_workers: int | None = None,
 ) -> Run:
-    spec = {"base_url": server.url, "database_url": database_url, "lookback_days": lookback_days}
+    spec = {
+        "base_url": server.url,
+        "database_url": database_url,
+        "lookback_days": lookback_days,
+        "log_workers": log_workers,
+    }
     started = time.time()
     done = subprocess.run(
         [sys.executable, __file__, "--child", json.dumps(spec)],
@@ -216,7 +232,8 @@ def report(run: Run, rpm: dict[str, int] | None, timeline: Path | None = None) -
     print(
         f"{run.label}: {r['status']} in {r['wall']:.1f}s; {r['events']:,} SSO events counted "
         f"({r['failed']:,} failed sign-ons), {r['activity']:,} activity rows, {r['people']:,} people, "
-        f"{r['accounts']:,} accounts; peak RSS {r['peak_rss_mib']:.0f} MiB, CPU {r['cpu']:.0f}s"
+        f"{r['accounts']:,} accounts; peak RSS {r['peak_rss_mib']:.0f} MiB, CPU {r['cpu']:.0f}s; "
+        f"{r['sso_records']:,} SSO activity records written, {r['superseded']:,} outdated sign-ons skipped"
     )
     print(
         f"    requests: users {requests['users']}, apps {requests['apps']}, logs {requests['logs']}; "
@@ -250,6 +267,11 @@ def main() -> int:
     parser.add_argument("--apps-rpm", type=int, default=600)
     parser.add_argument(
         "--database-url", help="PostgreSQL URL (a schema per run); default SQLite in a temp dir"
+    )
+    parser.add_argument(
+        "--unlimited-log-workers",
+        type=int,
+        help="System Log readers of the rate-limit-off run (default: the setting's)",
     )
     parser.add_argument("--skip", action="append", default=[], choices=["small", "full", "unlimited"])
     parser.add_argument("--timeline", type=Path, help="write each run's (family, time, status) requests here")
@@ -304,7 +326,11 @@ def main() -> int:
             fake = make_fake(args, args.events, end, limited=False)
             with FakeServer(fake) as server, database(args.database_url, Path(tmp), "unlimited") as url:
                 label = f"rate limit off, {args.events:,} events"
-                runs.append(sync_in_subprocess(label, fake, server, url, lookback))
+                if args.unlimited_log_workers:
+                    label += f", {args.unlimited_log_workers} System Log readers"
+                runs.append(
+                    sync_in_subprocess(label, fake, server, url, lookback, args.unlimited_log_workers)
+                )
             report(runs[-1], None)
             r = runs[-1].result
             events_per_s, records_per_s = r["events"] / r["wall"], r["records"] / r["wall"]

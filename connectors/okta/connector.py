@@ -161,7 +161,7 @@ class OktaConnector(Connector):
         ctx.log.info(
             "okta: %d users (%d deprovisioned), %d of %d apps' assignments (%d accounts); System Log "
             "%s..%s: %d SSO events in %d requests, %d already counted, %d failed sign-ons, "
-            "%d superseded in this sync, %d by users no longer in Okta",
+            "%d by users no longer in Okta; %d activity records, %d sign-ons outdated in this sync",
             s.users,
             s.deprovisioned,
             s.apps_read,
@@ -173,6 +173,7 @@ class OktaConnector(Connector):
             log.requests,
             log.duplicates,
             log.failed,
-            log.superseded,
             log.unknown_actors,
+            log.written,
+            log.superseded,
         )

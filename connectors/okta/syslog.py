@@ -148,6 +148,7 @@ class LogStats:
     failed: int = 0
     unknown_actors: int = 0
     superseded: int = 0  # folded sign-ons not written: a later slice had a later one
+    written: int = 0  # activity records yielded
     requests: int = 0
     since: datetime | None = None
     until: datetime | None = None
@@ -446,6 +447,7 @@ class SystemLogReader:
                 self.stats.unknown_actors += 1
                 continue
             instance_id, label = apps[app]
+            self.stats.written += 1
             yield ActivityRecord(email, app_of(instance_id, label), from_ms(ms), ActivitySource.IDP_SSO)
 
     def cursor_after(self, item: LogPage | SliceDone) -> dict[str, object] | None:
