@@ -58,10 +58,7 @@ from sqlalchemy import (
     type_coerce,
     values,
 )
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, App, Person, Seat
@@ -135,17 +132,13 @@ class Holder:
     display_name: str | None
     idp_status: str | None
     assigned_at: datetime | None  # the earliest assignment any source reports
-    account_created_at: datetime | None
-    person_created_at: datetime | None
+    # Held since: the assignment, else the account's creation, else the person's (worked out in SQL).
+    since: datetime | None
     seat_sources: set[str]
 
     @property
     def label(self) -> str:
         return self.email or "an account without e-mail"
-
-    @property
-    def since(self) -> datetime | None:
-        return self.assigned_at or self.account_created_at or self.person_created_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,14 +243,14 @@ class UnusedSeats(Analyzer):
             result = session.connection().execute(_flagging_statement(tenant, settings, batch, whole))
             for row in result:
                 (pool_no, holder_id, bucket, person_email, account_email, display_name, idp_status,
-                 assigned_at, account_created_at, person_created_at, seat_sources,
+                 assigned_at, since, seat_sources,
                  source, kind, last_seen, observed, feature) = row  # fmt: skip
                 entry = found.get((pool_no, holder_id))
                 if entry is None:
                     holder = Holder(
                         batch[pool_no].key, bucket, holder_id if holder_id > 0 else None,
                         person_email or account_email, display_name, idp_status, assigned_at,
-                        account_created_at, person_created_at, set(seat_sources.split(",")),
+                        since, set(seat_sources.split(",")),
                     )  # fmt: skip
                     entry = found[(pool_no, holder_id)] = (holder, [])
                 if source is not None:
@@ -342,37 +335,6 @@ def _people_matcher(patterns: Sequence[str]) -> Callable[[str], object] | None:
     return re.compile("|".join(fnmatch.translate(p.lower()) for p in patterns)).match
 
 
-class _Unindexed(ColumnElement[Any]):
-    """A column SQLite's planner must not use an index for (rendered ``+column`` there).
-
-    Without statistics SQLite guesses that ``seat.tenant_id = ?`` selects ~10 rows, then walks the
-    tenant's seats in index order and probes every joined table per row instead of indexing it:
-    hundreds of times slower on a large tenant. Scanning the seat table in storage order is what
-    the statement needs anyway. Other databases plan from statistics; the column is left alone.
-    """
-
-    inherit_cache = True
-    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
-
-    def __init__(self, column: ColumnElement[Any]) -> None:
-        self.column = column
-        self.type = column.type
-
-
-@compiles(_Unindexed)
-def _compile_unindexed(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.column, **kw)
-
-
-@compiles(_Unindexed, "sqlite")
-def _compile_unindexed_sqlite(element: _Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
-    return "+" + compiler.process(element.column, **kw)
-
-
-def _unindexed(column: Any) -> ColumnElement[Any]:
-    return _Unindexed(column)
-
-
 def _flagging_statement(
     tenant: TenantView, settings: UnusedSeatsSettings, pools: Sequence[EffectivePool], every_pool: bool
 ) -> Select[Any]:
@@ -419,7 +381,7 @@ def _flagging_statement(
     ]
     cutoff = case(*branches, else_=default) if branches else default
     kinds = settings.exclude_account_kinds
-    seat_filter = [_unindexed(Seat.tenant_id) == tid]
+    seat_filter = [Seat.tenant_id == tid]
     if not every_pool:
         seat_filter.append(Seat.app_id.in_(sorted({pool.app_id for pool in pools})))
     candidates = (
@@ -509,8 +471,7 @@ def _flagging_statement(
             person.display_name,
             person.status.label("idp_status"),
             h.assigned_at,
-            h.account_created_at,
-            person.created_at.label("person_created_at"),
+            type_coerce(since, UtcDateTime()).label("since"),
             h.seat_sources,
             Activity.source,
             Activity.source_kind,

@@ -323,3 +323,40 @@ def test_pools_judged_in_batches_give_the_same_findings(
         ("inactive", "o@x.io"),
         ("never_active", "n@x.io"),
     }
+
+
+def test_sqlite_reaches_every_joined_table_through_an_index(store: Store) -> None:
+    """Without statistics SQLite's planner guesses; a guess that scans a joined table once per seat
+    turns seconds into hours on a large tenant. Every table but the driving one must be searched.
+    (With fewer than ~50 pools SQLite may scan the tiny pool list instead: bounded and cheap.)"""
+    from analyzers.unused_seats import _flagging_statement
+    from collector.analysis import tenant_view
+    from collector.pools import effective_pools
+
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("a SQLite query plan")
+    tenant = tenant_with()
+    sync_and_analyze(store, tenant, [r for n in range(60) for r in seat("a@x.io", f"app{n}", "Pro", None)])
+    view = tenant_view(store, tenant, NOW)
+    with store.sessions() as session:
+        pools = [pool for pool in effective_pools(session, "acme") if pool.seat_skus]
+        compiled = _flagging_statement(view, UnusedSeatsSettings(), pools, True).compile(
+            store.engine, compile_kwargs={"render_postcompile": True}
+        )
+        processors = compiled._bind_processors
+        params = [
+            processors[name](compiled.params[name]) if name in processors else compiled.params[name]
+            for name in compiled.positiontup or []
+        ]
+        raw = session.connection().connection.driver_connection
+        assert raw is not None
+        plan = [(row[1], row[3]) for row in raw.execute(f"EXPLAIN QUERY PLAN {compiled}", params)]
+    # Per query block, the lines reading a table list the loops outermost first: only the outermost
+    # may scan; every inner loop must search an index (an automatic one for the CTEs).
+    loops: dict[int, list[str]] = {}
+    for parent, line in plan:
+        if line.startswith(("SCAN", "SEARCH")) and "CONSTANT ROWS" not in line:
+            loops.setdefault(parent, []).append(line)
+    assert len(pools) == 60 and len(loops) >= 3, plan
+    assert all(line.startswith("SEARCH") for lines in loops.values() for line in lines[1:]), loops
+    assert any(line.startswith("SEARCH usage USING AUTOMATIC") for _, line in plan), plan
