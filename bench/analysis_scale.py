@@ -416,7 +416,8 @@ def floor(url: str, apps: int) -> dict[str, Any]:
 
 
 def analyze(url: str, apps: int, profile: str | None) -> dict[str, Any]:
-    from collector.analysis import _persist  # the runner's persistence step, timed on its own
+    # What run_analyzers does for one analyzer, with the persistence step timed on its own.
+    from collector.analysis import _persist, gc_paused
 
     store = Store(url)
     shape = Shape(apps)
@@ -429,7 +430,7 @@ def analyze(url: str, apps: int, profile: str | None) -> dict[str, Any]:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    with store.transaction() as session:
+    with store.transaction() as session, gc_paused():
         meter = Meter(session.connection())
         meter.mark()
         drafts = analyzer.run(session, view)

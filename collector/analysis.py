@@ -8,8 +8,10 @@ kept current but out of the open totals; when the mute expires or is removed it 
 
 from __future__ import annotations
 
+import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -81,7 +83,7 @@ def run_analyzers(
     view = tenant_view(store, tenant, now, catalog)
     results = []
     for analyzer in build_analyzers(tenant):
-        with store.transaction() as session:
+        with store.transaction() as session, gc_paused():
             drafts = analyzer.run(session, view)
             results.append(_persist(session, view, analyzer.id, drafts, now, tenant.mute))
         log.info(
@@ -95,6 +97,23 @@ def run_analyzers(
             extra={"tenant": tenant.id},
         )
     return results
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an analyzer runs and its findings are written.
+
+    On a large tenant that is millions of short-lived rows, dicts and strings, none of them in a
+    reference cycle; the collector's repeated passes over them (and over the growing list of
+    findings) cost a quarter of the analysis. Reference counting still frees everything at once.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _mute_for(mutes: Sequence[Mute], analyzer_id: str, draft: FindingDraft, today: date) -> Mute | None:
