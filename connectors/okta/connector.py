@@ -13,10 +13,11 @@ from collector.records import Checkpoint, DataKind, Record
 from connectors.okta import apps as okta_apps
 from connectors.okta.api import OktaApi, Plumbing
 from connectors.okta.apps import AssignmentPage, Assignments, OktaApp, assigned_apps, read_apps
+from connectors.okta.fold import LogPage
 from connectors.okta.prefetch import Prefetcher, interleave
 from connectors.okta.settings import DEFAULT_SCOPES, OktaSettings
 from connectors.okta.syslog import STREAM as LOG_STREAM
-from connectors.okta.syslog import LogPage, LogStats, SystemLogReader
+from connectors.okta.syslog import LogStats, SystemLogReader
 from connectors.okta.users import Directory, read_users
 
 # Assignment pages (500 accounts each, packed: 8 KB) waiting for the sync thread: while the users

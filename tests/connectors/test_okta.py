@@ -47,18 +47,12 @@ from collector.tenants import apply_tenant_config
 from connectors.okta import OktaConnector
 from connectors.okta.api import Plumbing
 from connectors.okta.auth import OktaAuthError
+from connectors.okta.cursor import LogCursor, Watermark
+from connectors.okta.fold import EVENT_DECODER, Folder, LogPage
 from connectors.okta.listing import decoded_pages
 from connectors.okta.settings import OktaSettings
-from connectors.okta.syslog import (
-    EVENT_DECODER,
-    Folder,
-    LogCursor,
-    LogPage,
-    LogSlice,
-    NewestSlices,
-    Watermark,
-    plan_slices,
-)
+from connectors.okta.slices import LogSlice, plan_slices
+from connectors.okta.syslog import NewestSlices
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 BASE = "https://acme.example.com"
@@ -509,7 +503,7 @@ def test_cursor_never_passes_a_slice_still_being_read() -> None:
 
 
 def test_timestamps_are_read_exactly_on_the_fast_path_and_off_it() -> None:
-    folder = Folder(None, overlap_ms=0)
+    folder = Folder(overlap_ms=0)
     for text in ("2026-11-19T08:30:00.000Z", "2026-02-28T23:59:59.999Z", "2024-02-29T00:00:00.001Z"):
         assert folder._ms(text) == int(datetime.fromisoformat(text).timestamp() * 1000 + 0.5)
     # other spellings Okta could send go the slow way, and still count
