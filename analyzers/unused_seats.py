@@ -69,8 +69,9 @@ CENT = Decimal("0.01")
 # Inside SQL, a fresh source's "never signed in" (a NULL last seen) counts as this instant, so that
 # one MAX tells "no fresh row" (NULL), "only nevers" (NEVER) and "last seen at" apart.
 NEVER = datetime(1, 1, 1, tzinfo=UTC)
-# VALUES rows (4 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
+# VALUES rows (3 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
 POOLS_PER_STATEMENT = 1000
+KEY_SEPARATOR = "\x1f"  # between app and SKU in a pool key: in neither an app id nor a SKU name
 
 NO_DATA, UNKNOWN, NEVER_ACTIVE, INACTIVE = "no_data", "unknown", "never_active", "inactive"
 
@@ -388,7 +389,7 @@ def _flagging_statement(
         select(
             Seat.id.label("seat_id"),
             Seat.app_id,
-            Seat.sku,
+            (Seat.app_id + KEY_SEPARATOR + Seat.sku).label("pool_key"),
             usage.c.fresh_last,
             usage.c.stale,
         )
@@ -401,11 +402,13 @@ def _flagging_statement(
         .cte("candidates")
         .prefix_with("MATERIALIZED")
     )
+    # One row per SKU spelling of each judged pool, keyed by app and spelling in one column: a
+    # single equality is what PostgreSQL can estimate (two made it expect a few hundred rows and
+    # read every candidate's seat by index instead of hashing), and what SQLite can index.
+    # CAST gives the key text affinity on SQLite, which its automatic index needs.
     rows = [
-        # CAST: gives the VALUES columns text affinity on SQLite, so it can index them for the join.
         (
-            cast(literal(pool.app_id), String),
-            cast(literal(sku), String),
+            cast(literal(f"{pool.app_id}{KEY_SEPARATOR}{sku}"), String),
             pool_no,
             _day_start(tenant.now, settings.for_app(pool.app_id)[1]),
         )
@@ -414,8 +417,7 @@ def _flagging_statement(
     ]
     judged = (
         values(
-            column("app_id", String),
-            column("sku", String),
+            column("pool_key", String),
             column("pool_no", Integer),
             column("grace", UtcDateTime()),
             name="judged",
@@ -443,7 +445,7 @@ def _flagging_statement(
             type_coerce(func.max(judged.c.grace), UtcDateTime()).label("grace"),
         )
         .select_from(candidates)
-        .join(judged, and_(judged.c.app_id == c.app_id, judged.c.sku == c.sku))
+        .join(judged, judged.c.pool_key == c.pool_key)
         .join(seat, seat.id == c.seat_id)
         .join(account, account.id == seat.account_id)
         .group_by(judged.c.pool_no, holder)
