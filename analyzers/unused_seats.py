@@ -71,6 +71,7 @@ CENT = Decimal("0.01")
 NEVER = datetime(1, 1, 1, tzinfo=UTC)
 # VALUES rows (3 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
 POOLS_PER_STATEMENT = 1000
+STREAM_ROWS = 5000  # rows fetched at a time from the flagging statement
 KEY_SEPARATOR = "\x1f"  # between app and SKU in a pool key: in neither an app id nor a SKU name
 
 NO_DATA, UNKNOWN, NEVER_ACTIVE, INACTIVE = "no_data", "unknown", "never_active", "inactive"
@@ -240,8 +241,10 @@ class UnusedSeats(Analyzer):
             batch = pools[start : start + POOLS_PER_STATEMENT]
             whole = every_pool and len(batch) == len(pools)
             found: dict[tuple[int, int], tuple[Holder, list[Sighting]]] = {}
-            # Core rows, not ORM ones: a few hundred thousand rows come back on a large tenant.
-            result = session.connection().execute(_flagging_statement(tenant, settings, batch, whole))
+            # Core rows, not ORM ones, streamed (a server-side cursor on PostgreSQL): a few hundred
+            # thousand rows come back on a large tenant.
+            statement = _flagging_statement(tenant, settings, batch, whole)
+            result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
             for row in result:
                 (pool_no, holder_id, bucket, person_email, account_email, display_name, idp_status,
                  assigned_at, since, seat_sources,
