@@ -81,18 +81,28 @@ def run_analyzers(
 ) -> list[AnalysisResult]:
     now = now or utcnow()
     view = tenant_view(store, tenant, now, catalog)
-    results = []
+    produced: list[tuple[str, list[FindingDraft]]] = []
     for analyzer in build_analyzers(tenant):
-        with store.transaction() as session, gc_paused():
-            drafts = analyzer.run(session, view)
-            results.append(_persist(session, view, analyzer.id, drafts, now, tenant.mute))
+        try:
+            with store.sessions() as session, gc_paused():
+                produced.append((analyzer.id, analyzer.run(session, view)))
+        except Exception:
+            # One broken analyzer must not stop the others; its findings stay as they were.
+            log.exception("analyzer %s failed; its findings are left as they were", analyzer.id)
+    # Every analyzer's findings are written in one transaction: a scrape or report in the middle of
+    # an analysis sees the previous results or the new ones, never a total that is half of each.
+    results = []
+    with store.transaction() as session, gc_paused():
+        for analyzer_id, drafts in produced:
+            results.append(_persist(session, view, analyzer_id, drafts, now, tenant.mute))
+    for result in results:
         log.info(
             "analyzer %s: %d open findings (%d new, %d resolved), %s %s/month",
-            analyzer.id,
-            results[-1].open,
-            results[-1].opened,
-            results[-1].resolved,
-            results[-1].monthly_waste,
+            result.analyzer,
+            result.open,
+            result.opened,
+            result.resolved,
+            result.monthly_waste,
             tenant.currency,
             extra={"tenant": tenant.id},
         )

@@ -92,6 +92,9 @@ class ConnectorConfig(Strict):
     schedule: Schedule = Schedule()
     # A source whose last success is older than this is stale: analyzers say UNKNOWN for what needs it.
     stale_after: Duration | None = None
+    # When the credential you gave this connector expires, for vendors that do not report it (an
+    # Entra ID client secret's end date, a Zoom app's secret): drives the credential-expiry alert.
+    credential_expires: date | None = None
     settings: ConnectorSettings = ConnectorSettings()
 
     @property
@@ -157,6 +160,14 @@ class Mute(Strict):
         )
 
 
+class Alerting(Strict):
+    """Thresholds the alert rules compare against, exported as metrics so one rule serves every tenant."""
+
+    # Monthly waste (each seat counted once) above which the tenant's waste alert fires, in the
+    # tenant's reporting currency.
+    monthly_waste_threshold: Decimal = Field(default=Decimal(500), ge=0)
+
+
 class AppMeta(Strict):
     name: str | None = None
     category: str | None = None
@@ -181,6 +192,8 @@ class TenantConfig(Strict):
     policy: dict[str, AnalyzerSettings] = {}
     # Accepted findings, each with a reason and an expiry date.
     mute: list[Mute] = []
+    # Overrides the top-level ``alerting`` thresholds for this tenant.
+    alerting: Alerting | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> TenantConfig:
@@ -223,6 +236,8 @@ class Config(Strict):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Your own vendor-catalog files: new entries, or overrides of built-in ones by id.
     catalog_files: list[Path] = []
+    # Alert thresholds for every tenant that has no ``alerting`` block of its own.
+    alerting: Alerting = Alerting()
     tenants: list[TenantConfig] = Field(min_length=1)
     base_dir: Path = Path(".")  # the config file's folder; set by load_config, not by the file
 
@@ -243,6 +258,9 @@ class Config(Strict):
         """The catalog as ``tenant`` sees it: its own app aliases win over built-in ones."""
         aliases = {app_id: meta.aliases for app_id, meta in tenant.apps.items() if meta.aliases}
         return self.catalog().with_aliases(aliases) if aliases else self.catalog()
+
+    def alerting_for(self, tenant: TenantConfig) -> Alerting:
+        return tenant.alerting or self.alerting
 
     def tenant(self, tenant_id: str) -> TenantConfig:
         for tenant in self.tenants:

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import threading
 from collections import defaultdict
@@ -15,14 +14,16 @@ from wsgiref.simple_server import WSGIServer
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, start_http_server
 
 from collector.analysis import run_analyzers
-from collector.config import Config, ConnectorConfig, TenantConfig
+from collector.config import Config, TenantConfig
 from collector.exporter import StoreCollector
 from collector.runner import SyncRunner
+from collector.schedule import cron_weekdays, trigger_for
+
+__all__ = ["Daemon", "cron_weekdays", "trigger_for"]
 from collector.store import Store
 from collector.tenants import apply_tenant_config
 from collector.timeutil import utcnow
@@ -33,33 +34,6 @@ log = logging.getLogger("saaswatch.daemon")
 ANALYSIS_INTERVAL = timedelta(hours=1)
 
 
-WEEKDAY_NAMES = ["sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-
-
-def cron_weekdays(field: str) -> str:
-    """Crontab weekday numbers (0 or 7 = Sunday) as names: APScheduler 3 counts 0 as Monday."""
-    return re.sub(r"(?<![/\d])[0-7](?!\d)", lambda m: WEEKDAY_NAMES[int(m.group())], field)
-
-
-def trigger_for(connector: ConnectorConfig) -> IntervalTrigger | CronTrigger:
-    schedule = connector.schedule
-    jitter = int(schedule.jitter.total_seconds()) or None
-    if schedule.cron is not None:
-        minute, hour, day, month, weekday = schedule.cron.split()
-        return CronTrigger(
-            minute=minute,
-            hour=hour,
-            day=day,
-            month=month,
-            day_of_week=cron_weekdays(weekday),
-            timezone=UTC,
-            jitter=jitter,
-        )
-    return IntervalTrigger(
-        seconds=int(schedule.effective_interval.total_seconds()), timezone=UTC, jitter=jitter
-    )
-
-
 class Daemon:
     def __init__(self, config: Config, store: Store, max_workers: int = 4) -> None:
         self.config = config
@@ -67,6 +41,11 @@ class Daemon:
         self.stop = threading.Event()
         self.runner = SyncRunner(store, config, stop=self.stop)
         self.tenant_locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        # Syncs in flight per tenant. Analysis waits for the last of them: a store half-way through
+        # a sync would show seats whose activity has not arrived yet, and findings that open and
+        # resolve again minutes later (alerts, "realised savings") are worse than a late finding.
+        self.syncing: dict[str, int] = defaultdict(int)
+        self.syncing_lock = threading.Lock()
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers)},
@@ -121,12 +100,24 @@ class Daemon:
             return
         tenant = self.config.tenant(tenant_id)
         connector = next(c for c in tenant.connectors if c.source == source)
-        apply_tenant_config(self.store, tenant, self.config.catalog_for(tenant))
-        self.runner.run(tenant, connector)
+        with self.syncing_lock:
+            self.syncing[tenant_id] += 1
+        try:
+            apply_tenant_config(self.store, tenant, self.config.catalog_for(tenant))
+            self.runner.run(tenant, connector)
+        finally:
+            with self.syncing_lock:
+                self.syncing[tenant_id] -= 1
         if not self.stop.is_set():
             self.analyze(tenant_id)
 
     def analyze(self, tenant_id: str) -> None:
+        """Run the tenant's analyzers, unless one of its syncs is still running (the last sync to
+        finish runs them)."""
+        with self.syncing_lock:
+            if self.syncing[tenant_id]:
+                log.debug("analysis of %s deferred: %d sync(s) in flight", tenant_id, self.syncing[tenant_id])
+                return
         tenant: TenantConfig = self.config.tenant(tenant_id)
         with self.tenant_locks[tenant_id]:
             try:

@@ -12,7 +12,7 @@ import platform
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily, Metric
@@ -22,11 +22,13 @@ from sqlalchemy.orm import Session
 
 import collector
 from analyzers.registry import analyzer_ids
+from analyzers.renewals import term_of
 from collector.analysis import evaluation_time
 from collector.config import Config, TenantConfig
 from collector.health import source_health
-from collector.models import Finding, SyncRun
+from collector.models import App, Credential, Finding, SyncRun
 from collector.pools import MissingExchangeRate, effective_pools, to_currency
+from collector.schedule import period_of
 from collector.showback import showback
 from collector.store import Store
 from collector.timeutil import utcnow
@@ -36,6 +38,13 @@ log = logging.getLogger("saaswatch.exporter")
 
 SEAT_RULES = {"inactive": "inactive", "never_active": "never_used"}
 RUN_STATUSES = ("success", "partial", "failed", "aborted")
+# term_of() only answers for terms inside one of the windows it is given: a window this wide takes all.
+ANY_WINDOW = 100 * 366
+
+
+def _midnight(day: date) -> float:
+    """00:00 UTC of ``day`` as Unix time: dates in contracts mean the start of that day."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
 class StoreCollector(Collector):
@@ -85,10 +94,97 @@ class StoreCollector(Collector):
                 },
             )
         yield tenant_info
+        yield from self._apps(session)
         yield from self._licenses(session)
+        yield from self._contracts(session, now)
         yield from self._findings(session)
         yield from self._showback(session)
         yield from self._connectors(session, now)
+        yield from self._credentials(session)
+        yield self._thresholds()
+
+    def _apps(self, session: Session) -> Iterator[Metric]:
+        info = InfoMetricFamily(
+            "saaswatch_app",
+            "Apps known per tenant with name, category and vendor (join on tenant, app)",
+            labels=["tenant", "app"],
+        )
+        tenant_ids = [t.id for t in self.config.tenants]
+        for app in session.scalars(
+            select(App).where(App.tenant_id.in_(tenant_ids)).order_by(App.tenant_id, App.id)
+        ):
+            sanctioned = "unknown" if app.sanctioned is None else str(app.sanctioned).lower()
+            info.add_metric(
+                [app.tenant_id, app.id],
+                {
+                    "name": app.name,
+                    "category": app.category or "uncategorised",
+                    "vendor": app.vendor or "",
+                    "sanctioned": sanctioned,
+                },
+            )
+        yield info
+
+    def _contracts(self, session: Session, now: datetime) -> Iterator[Metric]:
+        labels = ["tenant", "app", "sku"]
+        term_end = GaugeMetricFamily(
+            "saaswatch_contract_term_end_timestamp_seconds",
+            "End of the current term of a license pool with a known term (Unix time, 00:00 UTC that day)",
+            labels=labels,
+        )
+        deadline = GaugeMetricFamily(
+            "saaswatch_contract_cancellation_deadline_timestamp_seconds",
+            "Last day to cancel or reduce before the term renews: term end minus notice days (Unix time)",
+            labels=labels,
+        )
+        for tenant in self.config.tenants:
+            today = evaluation_time(tenant, now).date()
+            for pool in effective_pools(session, tenant.id):
+                # An auto-renewing term that ended rolls on to the next one; an ended term that does
+                # not renew has no deadline left.
+                term = term_of(pool, today, [ANY_WINDOW])
+                if term is None:
+                    continue
+                key = [tenant.id, pool.app_id, pool.sku]
+                term_end.add_metric(key, _midnight(term.term_end))
+                deadline.add_metric(key, _midnight(term.deadline))
+        yield from (term_end, deadline)
+
+    def _credentials(self, session: Session) -> Iterator[Metric]:
+        expiry = GaugeMetricFamily(
+            "saaswatch_connector_credential_expiry_timestamp_seconds",
+            "When a connector's credential expires, as the vendor reports it or the config declares it",
+            labels=["tenant", "connector", "credential"],
+        )
+        for tenant in self.config.tenants:
+            sources = {c.source for c in tenant.connectors}
+            reported = session.scalars(
+                select(Credential).where(
+                    Credential.tenant_id == tenant.id, Credential.expires_at.is_not(None)
+                )
+            )
+            for credential in reported:
+                if credential.source in sources and credential.expires_at is not None:
+                    expiry.add_metric(
+                        [tenant.id, credential.source, credential.name], credential.expires_at.timestamp()
+                    )
+            for connector in tenant.connectors:
+                if connector.credential_expires is not None:
+                    expiry.add_metric(
+                        [tenant.id, connector.source, "configured"], _midnight(connector.credential_expires)
+                    )
+        yield expiry
+
+    def _thresholds(self) -> Metric:
+        threshold = GaugeMetricFamily(
+            "saaswatch_tenant_monthly_waste_threshold",
+            "Monthly waste above which the tenant's waste alert fires (alerting.monthly_waste_threshold)",
+            labels=["tenant", "currency"],
+        )
+        for tenant in self.config.tenants:
+            amount = self.config.alerting_for(tenant).monthly_waste_threshold
+            threshold.add_metric([tenant.id, tenant.currency], float(amount))
+        return threshold
 
     def _showback(self, session: Session) -> Iterator[Metric]:
         labels = ["tenant", "department", "currency"]
@@ -214,6 +310,33 @@ class StoreCollector(Collector):
         )
         for tenant_id, analyzer, severity, verdict, count in counts:
             findings.add_metric([tenant_id, analyzer, severity, verdict], count)
+        per_app = GaugeMetricFamily(
+            "saaswatch_app_findings",
+            "Open findings per app by analyzer, reason (the finding's rule), severity and verdict",
+            labels=["tenant", "app", "analyzer", "reason", "severity", "verdict"],
+        )
+        app_counts = session.execute(
+            select(
+                Finding.tenant_id,
+                Finding.app_id,
+                Finding.analyzer,
+                Finding.rule,
+                Finding.severity,
+                Finding.verdict,
+                func.count(),
+            )
+            .where(Finding.state == "open", Finding.tenant_id.in_(currencies))
+            .group_by(
+                Finding.tenant_id,
+                Finding.app_id,
+                Finding.analyzer,
+                Finding.rule,
+                Finding.severity,
+                Finding.verdict,
+            )
+        )
+        for tenant_id, app_id, analyzer, rule, severity, verdict, count in app_counts:
+            per_app.add_metric([tenant_id, app_id or "none", analyzer, rule, severity, verdict], count)
         muted = session.execute(
             select(Finding.tenant_id, Finding.analyzer, func.count())
             .where(Finding.state == "suppressed", Finding.tenant_id.in_(currencies))
@@ -272,6 +395,7 @@ class StoreCollector(Collector):
         for tenant_id, amount in deduplicated_waste(session, list(currencies)).items():
             total.add_metric([tenant_id, currencies[tenant_id]], float(amount))
         yield findings
+        yield per_app
         yield total
         yield risk
         yield suppressed
@@ -313,6 +437,11 @@ class StoreCollector(Collector):
             "1 if the connector's data must not be trusted (never synced, last sync failed, or overdue)",
             labels=labels,
         )
+        interval = GaugeMetricFamily(
+            "saaswatch_connector_interval_seconds",
+            "The connector's schedule period: its interval, or the longest gap of its cron schedule",
+            labels=labels,
+        )
         runs = CounterMetricFamily(
             "saaswatch_connector_runs",
             "Syncs recorded in the store, by outcome",
@@ -321,6 +450,7 @@ class StoreCollector(Collector):
         for tenant in self.config.tenants:
             health = source_health(session, tenant, now)
             sources = [c.source for c in tenant.connectors]
+            schedules = {c.source: c.schedule for c in tenant.connectors}
             latest = {
                 run.connector: run
                 for run in session.scalars(
@@ -343,6 +473,7 @@ class StoreCollector(Collector):
             }
             for source in sources:
                 key = [tenant.id, source]
+                interval.add_metric(key, period_of(schedules[source], now).total_seconds())
                 h = health[source]
                 if h.last_success_at is not None:
                     last_success.add_metric(key, h.last_success_at.timestamp())
@@ -357,4 +488,4 @@ class StoreCollector(Collector):
                     if run is not None:
                         status.add_metric([*key, state], 1 if run.status == state else 0)
                     runs.add_metric([*key, state], totals.get((source, state), 0))
-        yield from (last_success, last_run, duration, records, problems, status, stale, runs)
+        yield from (last_success, last_run, duration, records, problems, status, stale, interval, runs)

@@ -21,6 +21,7 @@ from collector.models import (
     Activity,
     App,
     BilledItem,
+    Credential,
     LicensePool,
     OAuthGrant,
     Person,
@@ -31,6 +32,7 @@ from collector.records import (
     AccountRecord,
     ActivityRecord,
     BilledItemRecord,
+    CredentialRecord,
     LicensePoolRecord,
     OAuthGrantRecord,
     PersonRecord,
@@ -103,6 +105,7 @@ class PageWriter:
         pools: list[LicensePoolRecord] = by_type[LicensePoolRecord]
         spend: list[SpendRecord] = by_type[SpendRecord]
         billed: list[BilledItemRecord] = by_type[BilledItemRecord]
+        credentials: list[CredentialRecord] = by_type[CredentialRecord]
 
         emails = {normalise_email(p.email) for p in people}
         emails |= {normalise_email(a.email) for a in accounts if a.email}
@@ -121,6 +124,7 @@ class PageWriter:
         self._spend(spend)
         self._grants(grants, person_ids)
         self._billed(billed)
+        self._credentials(credentials)
         return sum(len(v) for v in by_type.values())
 
     def _people(self, people: list[PersonRecord], emails: set[str]) -> None:
@@ -389,3 +393,18 @@ class PageWriter:
         ]
         for part in chunks(rows):
             upsert(self.session, table(BilledItem), part, key=("tenant_id", "source", "external_id"))
+
+    def _credentials(self, credentials: list[CredentialRecord]) -> None:
+        rows = [
+            {
+                "tenant_id": self.tenant_id,
+                "source": self.source,
+                "name": c.name,
+                "expires_at": c.expires_at,
+                "observed_at": self.now,
+                "seen_run_id": self.run_id,
+            }
+            for c in credentials
+        ]
+        if rows:
+            upsert(self.session, table(Credential), rows, key=("tenant_id", "source", "name"))

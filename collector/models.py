@@ -204,6 +204,20 @@ class OAuthGrant(Base):
     seen_run_id: Mapped[int] = mapped_column(Integer)
 
 
+class Credential(Base):
+    """A connector's credential and when it expires, as the vendor reported it on the last sync."""
+
+    __tablename__ = "credential"
+    __table_args__ = (UniqueConstraint("tenant_id", "source", "name"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
+    source: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None]
+    observed_at: Mapped[datetime]
+    seen_run_id: Mapped[int] = mapped_column(Integer)
+
+
 class Finding(Base):
     """Analyzer output, kept across runs so resolved findings show realised savings."""
 
@@ -261,6 +275,7 @@ __all__ = [
     "Activity",
     "App",
     "Base",
+    "Credential",
     "Finding",
     "LicensePool",
     "OAuthGrant",

@@ -173,6 +173,16 @@ class BilledItemRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialRecord:
+    """When the credential this connector uses expires, where the vendor says so (e.g. GitHub's
+    ``GitHub-Authentication-Token-Expiration`` header). ``expires_at`` None: the vendor says it never
+    expires. Exported as ``saaswatch_connector_credential_expiry_timestamp_seconds`` for alerting."""
+
+    name: str  # which credential, in the vendor's words: "token", "client secret" ...
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class RowProblem:
     """Input the connector could not use. The run is marked partial; the rest is still ingested."""
 
@@ -199,6 +209,7 @@ Record = (
     | SpendRecord
     | OAuthGrantRecord
     | BilledItemRecord
+    | CredentialRecord
     | RowProblem
     | Checkpoint
 )

@@ -7,7 +7,7 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -74,7 +74,7 @@ class VendorClient:
             follow_redirects=True,
         )
 
-    def __enter__(self) -> VendorClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

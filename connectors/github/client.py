@@ -11,9 +11,12 @@ permission error and is not retried.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+
+from collector.http import VendorClient
 
 VENDOR = "github"
 API_VERSION = "2022-11-28"
@@ -22,6 +25,35 @@ HEADERS = {
     "X-GitHub-Api-Version": API_VERSION,
     "User-Agent": "saaswatch",  # GitHub refuses requests without a User-Agent
 }
+
+
+# Sent on every response to a request made with an expiring token (fine-grained, or a classic token
+# given an expiry), e.g. "2026-12-31 23:59:59 UTC"; some answers carry a numeric offset instead.
+TOKEN_EXPIRATION = "github-authentication-token-expiration"
+EXPIRATION_FORMATS = ("%Y-%m-%d %H:%M:%S %Z", "%Y-%m-%d %H:%M:%S %z")
+
+
+def parse_token_expiration(value: str) -> datetime | None:
+    """The header's time in UTC, or None when it is not one of the shapes GitHub sends."""
+    for layout in EXPIRATION_FORMATS:
+        try:
+            parsed = datetime.strptime(value.strip(), layout)
+        except ValueError:
+            continue
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return None
+
+
+class GitHubClient(VendorClient):
+    """The shared vendor client, also noting when the token expires: GitHub says so on each answer."""
+
+    token_expires_at: datetime | None = None
+
+    def observe_response(self, response: httpx.Response) -> None:
+        header = response.headers.get(TOKEN_EXPIRATION)
+        if header:
+            self.token_expires_at = parse_token_expiration(header) or self.token_expires_at
+        super().observe_response(response)
 
 
 class GitHubShapeError(Exception):

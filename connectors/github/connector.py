@@ -13,12 +13,11 @@ from collector.http import (
     RateLimiter,
     RateLimiterRegistry,
     RetryPolicy,
-    VendorClient,
     limiter_registry,
 )
-from collector.records import DataKind, Record
+from collector.records import CredentialRecord, DataKind, Record
 from collector.redaction import redactor_for
-from connectors.github.client import HEADERS, VENDOR
+from connectors.github.client import HEADERS, VENDOR, GitHubClient
 from connectors.github.copilot import read_copilot
 from connectors.github.members import Roster, read_accounts, read_admins
 from connectors.github.plan import read_plan
@@ -72,7 +71,7 @@ class GitHubConnector(Connector):
         if not isinstance(settings, GitHubSettings):
             raise TypeError(f"github needs GitHubSettings, got {type(settings).__name__}")
         redactor_for(settings)  # mask the token in every log line and error from here on
-        with VendorClient(
+        with GitHubClient(
             settings.base_url,
             vendor=VENDOR,
             auth=HeaderAuth(settings.token, scheme="Bearer"),
@@ -84,6 +83,9 @@ class GitHubConnector(Connector):
             sleep=self._sleep,
         ) as client:
             sku = yield from read_plan(client, settings, ctx.log)
+            if client.token_expires_at is not None:
+                # Stored with the next page; the credential-expiry alert reads it.
+                yield CredentialRecord("token", client.token_expires_at)
             admins = read_admins(client, settings, ctx.stop)
             if admins is None:
                 return

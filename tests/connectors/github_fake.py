@@ -79,6 +79,9 @@ class GitHubFake:
         self.copilot_billing: dict[str, Any] | None = load("copilot_billing.json")
         self.seats: list[Any] = load("copilot_seats.json")
         self.plan_visible = True
+        # A fine-grained token always has an expiry and GitHub says it on every answer; None = a
+        # classic token made without one.
+        self.token_expiration: str | None = "2027-01-15 09:30:00 UTC"
         self.requests: list[httpx.Request] = []
         # (path suffix, response): served instead of the real answer to the next matching call.
         self.injected: list[tuple[str, httpx.Response]] = []
@@ -113,6 +116,8 @@ class GitHubFake:
         response = self._route(request)
         response.headers.update(self._rate_headers())
         response.headers["x-github-api-version-selected"] = "2022-11-28"
+        if self.token_expiration is not None:
+            response.headers["github-authentication-token-expiration"] = self.token_expiration
         return response
 
     # -- routing -------------------------------------------------------------------------------------

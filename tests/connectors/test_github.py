@@ -36,12 +36,13 @@ from collector.http import (
     VendorHTTPError,
 )
 from collector.http.testing import FakeClock
-from collector.models import Account, Activity, LicensePool, Person, Seat
+from collector.models import Account, Activity, Credential, LicensePool, Person, Seat
 from collector.records import (
     AccountRecord,
     ActivityRecord,
     ActivitySource,
     Checkpoint,
+    CredentialRecord,
     LicensePoolRecord,
     Record,
     RowProblem,
@@ -52,7 +53,7 @@ from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
 from connectors.github import GitHubConnector
-from connectors.github.client import GitHubShapeError
+from connectors.github.client import GitHubShapeError, parse_token_expiration
 from connectors.github.settings import GitHubSettings
 
 R = TypeVar("R")
@@ -437,6 +438,29 @@ def test_bad_credentials_fail_the_run_without_retrying() -> None:
 # -- settings and secrets ------------------------------------------------------------------------
 
 
+def test_the_token_expiry_github_reports_is_recorded_once() -> None:
+    records = sync(GitHubFake())
+    assert only(records, CredentialRecord) == [CredentialRecord("token", at("2027-01-15T09:30:00+00:00"))]
+
+
+def test_a_token_without_expiry_records_none() -> None:
+    fake = GitHubFake()
+    fake.token_expiration = None  # a classic token made with "No expiration"
+    assert only(sync(fake), CredentialRecord) == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("2027-01-15 09:30:00 UTC", "2027-01-15T09:30:00+00:00"),
+        ("2027-01-15 11:30:00 +0200", "2027-01-15T09:30:00+00:00"),
+        ("next tuesday", None),
+    ],
+)
+def test_token_expiration_headers_parse_or_are_ignored(header: str, expected: str | None) -> None:
+    assert parse_token_expiration(header) == (at(expected) if expected else None)
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValidationError, match=r"emails\.octo-alice: not an e-mail address"):
         make_settings(emails={"octo-alice": "alice"})
@@ -482,7 +506,7 @@ def test_a_failure_mid_sync_keeps_the_previous_data_and_marks_the_source_stale(s
         failed = runner.run(tenant, connector)
     assert failed.status == "failed"
     assert "HTTP 401" in (failed.error or "") and "Bad credentials" in (failed.error or "")
-    assert failed.records == 1 + 6  # the plan's pool, and page 1: three accounts with their seats
+    assert failed.records == 1 + 1 + 6  # the plan's pool, the token's expiry, page 1: three accounts + seats
     with store.sessions() as session:
         assert len(session.scalars(select(Account)).all()) == 9 + 5  # nothing retired
         assert len(session.scalars(select(Seat)).all()) == 9 + 5
@@ -546,8 +570,10 @@ tenants:
                 )
             }
             people = set(session.scalars(select(Person.email)))
+            credentials = {(c.source, c.name): c.expires_at for c in session.scalars(select(Credential))}
     finally:
         store.dispose()
+    assert credentials == {("github", "token"): at("2027-01-15T09:30:00+00:00")}
     assert len(accounts) == 9 + 5
     assert accounts[("github", "octo-alice")] == ("alice@example.com", "user", True)
     assert accounts[("github", "contractor-zoe")] == (None, "guest", False)

@@ -14,9 +14,18 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.analysis import run_analyzers
-from collector.config import Config, ConnectorConfig, Contract, TenantConfig
+from collector.config import Alerting, Config, ConnectorConfig, Contract, Schedule, TenantConfig
 from collector.exporter import StoreCollector
-from collector.records import AccountRecord, ActivityRecord, ActivitySource, Checkpoint, Record, SeatRecord
+from collector.records import (
+    AccountRecord,
+    ActivityRecord,
+    ActivitySource,
+    Checkpoint,
+    Commitment,
+    CredentialRecord,
+    Record,
+    SeatRecord,
+)
 from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
@@ -37,16 +46,39 @@ def populated(store: Store) -> Config:
             SeatRecord(app_id="slack", sku="Business+", account_external_id=email),
             ActivityRecord(email, "slack", NOW - timedelta(days=days), ActivitySource.EXPORT),
         ]
+    records.append(CredentialRecord("token", NOW + timedelta(days=10)))
     ScriptedConnector.scripts["m"] = lambda ctx: iter([*records, Checkpoint("all")])
     tenant = TenantConfig(
         id="acme",
         name="Acme",
         as_of=date(2026, 11, 20),
-        connectors=[ConnectorConfig(id="scripted", name="exports", settings=ScriptedSettings(script="m"))],
-        contracts=[Contract(app="slack", sku="Business+", seats=6, unit_price=Decimal("12.5"))],
+        connectors=[
+            ConnectorConfig(
+                id="scripted",
+                name="exports",
+                # Weekdays at 06:00: the longest gap, over the weekend, is three days.
+                schedule=Schedule(cron="0 6 * * 1-5"),
+                credential_expires=date(2027, 1, 31),
+                settings=ScriptedSettings(script="m"),
+            )
+        ],
+        contracts=[
+            Contract(
+                app="slack",
+                sku="Business+",
+                seats=6,
+                unit_price=Decimal("12.5"),
+                commitment=Commitment.ANNUAL,
+                term_start=date(2025, 1, 1),
+                term_end=date(2025, 12, 31),  # ended, auto-renews: the current term ends 2026-12-31
+                auto_renew=True,
+                notice_days=30,
+            )
+        ],
+        alerting=Alerting(monthly_waste_threshold=Decimal(250)),
     )
     config = Config(tenants=[tenant], base_dir=Path("."))
-    apply_tenant_config(store, tenant)
+    apply_tenant_config(store, tenant, config.catalog_for(tenant))
     SyncRunner(store, config, clock=lambda: NOW).run(tenant, tenant.connectors[0])
     run_analyzers(store, tenant, now=NOW)
     return config
@@ -100,8 +132,51 @@ def test_scrape_reports_seats_money_and_health(store: Store) -> None:
     health = (("connector", "exports"), ("tenant", "acme"))
     assert values[("saaswatch_connector_last_success_timestamp_seconds", health)] == NOW.timestamp()
     assert values[("saaswatch_connector_stale", health)] == 0
-    assert values[("saaswatch_connector_last_run_records", health)] == 12  # 4 x (account, seat, activity)
+    assert (
+        values[("saaswatch_connector_last_run_records", health)] == 13
+    )  # 4 x (account, seat, activity) + token
     assert values[("saaswatch_store_up", ())] == 1
+
+
+def midnight(day: date) -> float:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def test_scrape_carries_what_the_alert_rules_join_on(store: Store) -> None:
+    config = populated(store)
+    values = samples(scrape(store, config))
+    pool = (("app", "slack"), ("sku", "Business+"), ("tenant", "acme"))
+    assert values[("saaswatch_contract_term_end_timestamp_seconds", pool)] == midnight(date(2026, 12, 31))
+    deadline = ("saaswatch_contract_cancellation_deadline_timestamp_seconds", pool)
+    assert values[deadline] == midnight(date(2026, 12, 1))  # 30 days' notice
+    connector = (("connector", "exports"), ("tenant", "acme"))
+    assert values[("saaswatch_connector_interval_seconds", connector)] == timedelta(days=3).total_seconds()
+    reported = (("connector", "exports"), ("credential", "token"), ("tenant", "acme"))
+    assert (
+        values[("saaswatch_connector_credential_expiry_timestamp_seconds", reported)]
+        == (NOW + timedelta(days=10)).timestamp()
+    )
+    declared = (("connector", "exports"), ("credential", "configured"), ("tenant", "acme"))
+    assert values[("saaswatch_connector_credential_expiry_timestamp_seconds", declared)] == midnight(
+        date(2027, 1, 31)
+    )
+    threshold = (("currency", "USD"), ("tenant", "acme"))
+    assert values[("saaswatch_tenant_monthly_waste_threshold", threshold)] == 250
+    app = (
+        ("app", "slack"),
+        ("category", "team-chat"),
+        ("name", "Slack"),
+        ("sanctioned", "unknown"),
+        ("tenant", "acme"),
+        ("vendor", "Salesforce"),
+    )
+    assert values[("saaswatch_app_info", app)] == 1
+    flagged = {
+        dict(labels)["reason"]: value
+        for (name, labels), value in values.items()
+        if name == "saaswatch_app_findings" and dict(labels)["analyzer"] == "unused_seats"
+    }
+    assert flagged == {"inactive": 2, "unassigned": 1}
 
 
 def test_scrape_passes_promtool_and_has_no_person_labels(store: Store, promtool: str) -> None:

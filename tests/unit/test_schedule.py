@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from collector import daemon as daemon_module
 from collector.config import Config, ConnectorConfig, Schedule, TenantConfig
 from collector.daemon import Daemon, trigger_for
+from collector.schedule import period_of
 from collector.store import Store
 
 
@@ -59,3 +62,28 @@ def test_crontab_weekday_numbers_mean_what_cron_means() -> None:
     assert cron_weekdays("7") == "sun"
     assert cron_weekdays("*/2") == "*/2"  # a step is a count, not a day
     assert cron_weekdays("mon-fri") == "mon-fri"
+
+
+def test_the_period_of_a_cron_schedule_is_its_longest_gap() -> None:
+    now = datetime(2026, 11, 18, 12, tzinfo=UTC)  # a Wednesday
+    assert period_of(Schedule(cron="0 6 * * 1-5"), now) == timedelta(days=3)  # Friday to Monday
+    assert period_of(Schedule(cron="*/15 * * * *"), now) == timedelta(minutes=15)
+    assert period_of(Schedule(interval=timedelta(hours=6)), now) == timedelta(hours=6)
+
+
+def test_analysis_waits_for_the_last_sync_of_the_tenant_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = TenantConfig(id="one", name="One", connectors=[ConnectorConfig(id="csv_import", name="a")])
+    config = Config(tenants=[tenant], base_dir=tmp_path, metrics={"listen": "127.0.0.1:0"})
+    daemon = Daemon(config, Store(f"sqlite:///{tmp_path}/d.sqlite3"))
+    analysed: list[str] = []
+    monkeypatch.setattr(
+        daemon_module, "run_analyzers", lambda store, tenant, **kw: analysed.append(tenant.id)
+    )
+    daemon.syncing["one"] = 1  # another connector of the tenant is half-way through its sync
+    daemon.analyze("one")
+    assert analysed == []
+    daemon.syncing["one"] = 0
+    daemon.analyze("one")
+    assert analysed == ["one"]
