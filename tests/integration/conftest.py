@@ -24,6 +24,6 @@ def promtool() -> str:
     return require_binary("promtool")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")  # session: module-scoped servers (test_dashboards.py) start one Prometheus
 def prometheus_bin() -> str:
     return require_binary("prometheus")
