@@ -957,6 +957,16 @@ def _named(expr: str, labels: str = "name") -> str:
     return f"{expr}\n* on (tenant, app) group_left ({labels}) saaswatch_app_info{{{ONE}}}"
 
 
+WASTE_KEYS = "tenant, app, analyzer, reason, currency"
+
+
+def _named_or_id(expr: str, keys: str = WASTE_KEYS) -> str:
+    """Like ``_named``, for findings' series: a finding without a license pool has ``app="none"``, which
+    has no ``saaswatch_app_info``, so it keeps its app label as its name instead of dropping out of the
+    join (and its money out of the panel). ``keys`` are the labels of ``expr``."""
+    return f'(\n{_named(expr)}\n)\nor on ({keys})\nlabel_replace({expr}, "name", "$1", "app", "(.*)")'
+
+
 def tenant() -> Board:
     board = Board(
         uid="saaswatch-tenant",
@@ -1154,7 +1164,7 @@ def tenant() -> Board:
             "offboarding and unused seats) adds here under both, so the bars can add up to more than the "
             "tenant's monthly waste.",
             Query(
-                f"sort_desc(sum by (name) (\n  {_named(f'saaswatch_app_monthly_waste{{{ONE}}}')}\n) > 0)",
+                f"sort_desc(sum by (name) (\n{_named_or_id(f'saaswatch_app_monthly_waste{{{ONE}}}')}\n) > 0)",
                 legend="{{name}}",
             ),
             MONEY,
@@ -1197,10 +1207,7 @@ def tenant() -> Board:
             "it up. saaswatch findings --tenant <tenant> has the people and the evidence.",
             [
                 Query(
-                    _named(
-                        "sum by (tenant, app, analyzer, reason, currency) "
-                        f"(saaswatch_app_monthly_waste{{{ONE}}} > 0)"
-                    ),
+                    _named_or_id(f"sum by ({WASTE_KEYS}) (saaswatch_app_monthly_waste{{{ONE}}} > 0)"),
                     column="Monthly waste",
                     unit=MONEY,
                 ),
@@ -1238,7 +1245,7 @@ def tenant() -> Board:
         8,
         10,
     )
-    seats = "sum by (tenant, app, sku) (saaswatch_license_seats{{{sel}, state={state!r}}})"
+    seats = 'sum by (tenant, app, sku) (saaswatch_license_seats{{{sel}, state="{state}"}})'
     board.add(
         table(
             "Seats by license pool",
