@@ -552,7 +552,8 @@ def query_variable(name: str, label: str, query: str, *, multi: bool, hide: int 
         "multi": multi,
         "name": name,
         "options": [],
-        "query": {"qryType": 1, "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        # A string: Grafana 10 and 11 run it as it is and parse it into their query editor.
+        "query": query,
         "refresh": 2,
         "regex": "",
         "skipUrlSync": False,
