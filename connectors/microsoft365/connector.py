@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from collector.connector import Connector, ConnectorSettings, SyncContext
 from collector.http import limiter_registry
 from collector.records import DataKind, Record
+from connectors.microsoft365.credentials import read_credential_expiry
 from connectors.microsoft365.grants import read_grants
 from connectors.microsoft365.graph import VENDOR, Plumbing, graph_client
 from connectors.microsoft365.licenses import read_subscribed_skus
@@ -46,7 +48,8 @@ class Microsoft365Connector(Connector):
     # Application permissions, each the least privileged one Microsoft documents for its endpoint:
     # subscribedSkus, users, signInActivity, the usage report, oauth2PermissionGrants (Directory.Read.All
     # is the least documented for it; it also covers the users and service principals reads) and
-    # servicePrincipals. See docs/connectors/microsoft365.md.
+    # servicePrincipals (and the app's own registration, for its secret's expiry). See
+    # docs/connectors/microsoft365.md.
     scopes = (
         "Organization.Read.All",
         "User.Read.All",
@@ -78,6 +81,15 @@ class Microsoft365Connector(Connector):
             sku_names = yield from read_subscribed_skus(client, ctx.log)
             if ctx.stop.is_set():
                 return
+            if settings.read_credential_expiry:
+                # Early, so a later failure still leaves it stored (with the first page of users).
+                yield from read_credential_expiry(
+                    client,
+                    settings.client_id,
+                    settings.client_secret,
+                    now=datetime.fromtimestamp(plumbing.clock(), UTC),
+                    log=ctx.log,
+                )
             directory = yield from read_users(
                 client, sku_names, idp_status=settings.idp_status, stop=ctx.stop, log=ctx.log
             )

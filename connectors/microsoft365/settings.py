@@ -34,6 +34,9 @@ class Microsoft365Settings(ConnectorSettings):
     usage_report_format: Literal["csv", "json"] = "csv"
     # Delegated consents (oauth2PermissionGrants). Needs Directory.Read.All and Application.Read.All.
     read_oauth_grants: bool = True
+    # When the client secret in use expires, read from the app registration (needs
+    # Application.Read.All); see credentials.py for which secret that is.
+    read_credential_expiry: bool = True
     # Whether accountEnabled is the person's identity-provider status (Entra ID is the IdP). Turn it
     # off when another IdP (Okta, Google) decides who is still employed.
     idp_status: bool = True

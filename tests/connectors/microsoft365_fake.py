@@ -6,7 +6,9 @@
   500 with signInActivity and 999 without, smaller with ``page_size``; the next page is an absolute
   ``@odata.nextLink`` with an opaque ``$skiptoken`` that only the fake can resolve, so a rebuilt URL
   fails the way Graph fails it), ``/v1.0/oauth2PermissionGrants`` (paged alike) and
-  ``/v1.0/servicePrincipals/{id}`` (404 for a deleted one).
+  ``/v1.0/servicePrincipals/{id}`` (404 for a deleted one), ``/v1.0/applications(appId='...')``
+  (the connector's own app registration with its secrets and certificate, ``$select`` honoured; 404
+  for another appId, 403 ``Authorization_RequestDenied`` with ``applications_allowed=False``).
 - A tenant without Entra ID P1 (``premium=False``) answers 403
   ``Authentication_RequestFromNonPremiumTenantOrB2CTenant`` when signInActivity is selected (a
   licensed one from page ``non_premium_from_page`` on, as seen intermittently); without
@@ -35,6 +37,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -78,6 +81,7 @@ REPORT_COLUMNS = (
     "Teams License Assign Date",
     "Assigned Products",
 )
+APPLICATION_BY_APP_ID = re.compile(r"^/v1\.0/applications\(appId='([^']*)'\)$")
 REPORT_FUNCTION = re.compile(r"/reports/getOffice365ActiveUserDetail\(period='D(7|30|90|180)'\)$")
 WORKLOAD_LABELS = {
     "exchange": "Exchange",
@@ -351,6 +355,63 @@ def default_service_principals() -> dict[str, dict[str, Any]]:
     }  # fmt: skip
 
 
+def graph_stamp(moment: datetime) -> str:
+    """A DateTimeOffset as Graph writes credential dates: UTC, Z, seven fractional digits (the
+    seventh, finer than Python keeps, is always 7)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "7Z"
+
+
+def password_credential(
+    name: str | None, hint: str | None, start: datetime, end: datetime, key_id: str
+) -> dict[str, Any]:
+    """A passwordCredential as GET /applications returns it: never the secret, only its hint."""
+    return {
+        "customKeyIdentifier": None,
+        "displayName": name,
+        "endDateTime": graph_stamp(end),
+        "hint": hint,
+        "keyId": key_id,
+        "secretText": None,
+        "startDateTime": graph_stamp(start),
+    }
+
+
+# The certificate ends before either secret: a connector that counted it would report its end.
+SECRET_VALID_DAYS = 200
+CERTIFICATE_VALID_DAYS = 10
+SUB_SECOND = timedelta(microseconds=123456)  # written .1234567: Graph counts in 100 ns ticks
+
+
+def default_application(now: datetime) -> dict[str, Any]:
+    """The connector's app registration, dated around ``now``: the secret it signs in with (hint =
+    the first three characters of CLIENT_SECRET), an expired one before it, and a certificate."""
+    day = timedelta(days=1)
+    ends = now + SECRET_VALID_DAYS * day + SUB_SECOND
+    return {
+        "id": "e1f2a3b4-0000-4000-8000-00000000a990",
+        "appId": CLIENT_ID,
+        "displayName": "saaswatch (read-only)",
+        "passwordCredentials": [
+            password_credential("saaswatch 2025", "Old", now - 400 * day, now - 35 * day,
+                                "0a1b2c3d-0001-4000-8000-00000000a991"),
+            password_credential("saaswatch 2026", CLIENT_SECRET[:3], now - 36 * day,
+                                ends, "0a1b2c3d-0002-4000-8000-00000000a992"),
+        ],
+        "keyCredentials": [
+            {
+                "customKeyIdentifier": "52D5B8A5C4E1A1F0B3C2D1E0F9A8B7C6D5E4F3A2",
+                "displayName": "CN=saaswatch-legacy",
+                "endDateTime": graph_stamp(now + CERTIFICATE_VALID_DAYS * day),
+                "key": None,
+                "keyId": "0a1b2c3d-0003-4000-8000-00000000a993",
+                "startDateTime": graph_stamp(now - 355 * day),
+                "type": "AsymmetricX509Cert",
+                "usage": "Verify",
+            }
+        ],
+    }  # fmt: skip
+
+
 # ------------------------------------------------------------------------------------------------
 
 
@@ -365,10 +426,12 @@ class GraphFake:
         report: list[dict[str, str]] | None = None,
         grants: list[dict[str, Any]] | None = None,
         service_principals: dict[str, dict[str, Any]] | None = None,
+        application: dict[str, Any] | None = None,
         premium: bool = True,
         concealed: bool = False,
         reports_allowed: bool = True,
         audit_log_allowed: bool = True,
+        applications_allowed: bool = True,
         page_size: int | None = None,
         token_lifetime: int = 3599,
         clock: Callable[[], float] = time.time,
@@ -381,10 +444,16 @@ class GraphFake:
         self.service_principals = (
             default_service_principals() if service_principals is None else service_principals
         )
+        # Dated by the fake's clock when it is made, so its secrets are valid and expired whenever
+        # the tests run.
+        self.application = (
+            default_application(datetime.fromtimestamp(clock(), UTC)) if application is None else application
+        )
         self.premium = premium
         self.concealed = concealed
         self.reports_allowed = reports_allowed
         self.audit_log_allowed = audit_log_allowed  # AuditLog.Read.All granted: signInActivity readable
+        self.applications_allowed = applications_allowed  # Application.Read.All granted
         self.page_size = page_size
         self.token_lifetime = token_lifetime
         self.clock = clock
@@ -458,6 +527,8 @@ class GraphFake:
             return self._page(request, "oauth2PermissionGrants", self.grants, 100)
         if path.startswith("/v1.0/servicePrincipals/"):
             return self._service_principal(request, path.rsplit("/", 1)[1])
+        if found := APPLICATION_BY_APP_ID.match(path):
+            return self._application(request, found.group(1))
         if path.startswith(("/v1.0/reports/", "/beta/reports/")):
             return self._report(request, path)
         return graph_error(
@@ -585,6 +656,22 @@ class GraphFake:
                 **body,
             },
         )
+
+    def _application(self, request: httpx.Request, app_id: str) -> Reply:
+        if not self.applications_allowed:
+            return FORBIDDEN
+        if app_id != self.application.get("appId"):
+            # Also what a multi-tenant app gets in a customer's tenant: it is registered elsewhere.
+            return graph_error(
+                404,
+                "Request_ResourceNotFound",
+                f"Resource 'appId={app_id}' does not exist or one of its queried reference-property "
+                "objects are not present.",
+            )
+        select = [s for s in request.url.params.get("$select", "").split(",") if s]
+        body = {k: v for k, v in self.application.items() if not select or k in select or k == "id"}
+        context = "https://graph.microsoft.com/v1.0/$metadata#applications/$entity"
+        return Reply(200, {}, {"@odata.context": context, **copy.deepcopy(body)})
 
     # -- usage report -----------------------------------------------------------------------------
 

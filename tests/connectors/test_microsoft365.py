@@ -1,12 +1,12 @@
 """microsoft365: Microsoft Graph through the fake in microsoft365_fake.py (paging, sentinels, the
-non-P1 fallback to the usage report, throttling, token renewal, bad payloads, a failure mid-sync) and
-one run through the daemon into the store."""
+non-P1 fallback to the usage report, throttling, token renewal, bad payloads, a failure mid-sync, the
+client secret's expiry) and one run through the daemon into the store."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +30,8 @@ from microsoft365_fake import (
     TENANT_ID,
     GraphFake,
     Reply,
+    default_application,
+    password_credential,
     report_row,
     sign_in,
     sku,
@@ -45,12 +47,13 @@ from collector.connector import SyncContext
 from collector.health import source_health
 from collector.http import PaginationError, RateLimitError, RetryPolicy, VendorHTTPError
 from collector.http.testing import FakeClock
-from collector.models import Account, Activity, LicensePool, OAuthGrant, Person, Seat
+from collector.models import Account, Activity, Credential, LicensePool, OAuthGrant, Person, Seat
 from collector.records import (
     AccountRecord,
     ActivityRecord,
     ActivitySource,
     Checkpoint,
+    CredentialRecord,
     DataKind,
     IdpStatus,
     LicensePoolRecord,
@@ -148,6 +151,7 @@ def test_declaration() -> None:
     assert isinstance(loaded.client_secret, SecretStr)
     assert CLIENT_SECRET not in repr(loaded)
     assert loaded.read_usage_report is True
+    assert loaded.read_credential_expiry is True
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         settings(client_secrets="typo")
     with pytest.raises(ValidationError, match="tenant_id"):
@@ -245,6 +249,7 @@ def test_licenses_users_sign_ins_report_and_consents(clock: FakeClock) -> None:
         ("usage_report", True),
         ("oauth_grants", True),
     ]
+    assert len(only(records, CredentialRecord)) == 1  # the client secret's expiry, tested below
 
 
 def test_usage_report_gives_activity_per_workload_dated_by_its_refresh(clock: FakeClock) -> None:
@@ -445,6 +450,135 @@ def test_missing_consent_permissions_are_a_problem_not_a_failure(clock: FakeCloc
     assert len(only(records, AccountRecord)) == 6
 
 
+# -- the client secret's expiry ------------------------------------------------------------------
+
+APPLICATION = f"/v1.0/applications(appId='{CLIENT_ID}')"
+DAY = timedelta(days=1)
+
+
+def secrets_only(*secrets: dict[str, Any]) -> dict[str, Any]:
+    """An app registration with these secrets and no certificate."""
+    return {
+        "id": "e1f2a3b4-0000-4000-8000-00000000a990",
+        "appId": CLIENT_ID,
+        "displayName": "saaswatch",
+        "passwordCredentials": list(secrets),
+        "keyCredentials": [],
+    }
+
+
+def secret(hint: str | None, start: datetime, end: datetime, number: int) -> dict[str, Any]:
+    return password_credential(
+        f"secret {number}", hint, start, end, f"0a1b2c3d-00{number:02d}-4000-8000-000000000000"
+    )
+
+
+def test_client_secret_expiry_is_read_from_the_app_registration(clock: FakeClock) -> None:
+    fake = fake_on(clock)
+    records = sync(fake, clock)
+
+    # The secret signed in with, not the expired one before it nor the certificate ending sooner;
+    # Graph's seven fractional digits are cut to microseconds.
+    assert only(records, CredentialRecord) == [
+        CredentialRecord("client secret", at("2027-06-08T08:00:00.123456"))
+    ]
+    assert only(records, RowProblem) == []
+    requests = fake.graph_requests("/v1.0/applications")
+    assert [str(r.url) for r in requests] == [f"{GRAPH}{APPLICATION}?$select=displayName,passwordCredentials"]
+    # Read right after the SKUs, so that a failure later in the run still stores it.
+    kinds = [type(r).__name__ for r in records]
+    assert kinds.index("CredentialRecord") == kinds.index("Checkpoint") + 1
+
+
+def test_the_secret_in_use_is_told_by_its_hint_else_the_earliest_end_is_reported(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    now = datetime.fromtimestamp(clock(), UTC)
+    in_use = CLIENT_SECRET[:3]
+    application = secrets_only(
+        secret("Zr4", now - 300 * DAY, now + 20 * DAY, 1),  # another integration's, ending soon
+        secret(in_use, now - 30 * DAY, now + 300 * DAY, 2),
+        secret("Nw7", now - DAY, now + 700 * DAY, 3),  # made for the next rotation, not deployed yet
+        secret(in_use, now + DAY, now + 900 * DAY, 4),  # not valid yet, so not the one signed in with
+    )
+    with caplog.at_level(logging.DEBUG):
+        records = sync(fake_on(clock, application=application), clock)
+    assert only(records, CredentialRecord) == [CredentialRecord("client secret", now + 300 * DAY)]
+
+    # Without hints (secrets made before Graph kept them) the first to end among the valid ones: an
+    # alert may come too early, never too late.
+    for item in application["passwordCredentials"]:
+        item["hint"] = None
+    with caplog.at_level(logging.DEBUG):
+        records = sync(fake_on(clock, application=application), clock)
+    assert only(records, CredentialRecord) == [CredentialRecord("client secret", now + 20 * DAY)]
+    assert 'reporting the earliest end of the 3 valid ones, "secret 1"' in caplog.text
+    assert not any(hint in caplog.text for hint in (in_use, "Zr4", "Nw7"))  # hints are parts of secrets
+
+
+def test_no_valid_secret_and_bad_dates(clock: FakeClock) -> None:
+    now = datetime.fromtimestamp(clock(), UTC)
+    expired = secret(CLIENT_SECRET[:3], now - 400 * DAY, now - DAY, 1)
+    broken = secret(CLIENT_SECRET[:3], now - DAY, now + DAY, 2) | {"endDateTime": "next year"}
+    records = sync(fake_on(clock, application=secrets_only(expired, broken)), clock)
+    assert only(records, CredentialRecord) == []
+    assert [(p.where, p.reason) for p in only(records, RowProblem)] == [
+        (f"GET {APPLICATION} passwordCredentials item 2",
+         "secret 0a1b2c3d-0002-4000-8000-000000000000: endDateTime: not a timestamp: 'next year'"),
+    ]  # fmt: skip
+    assert len(only(records, AccountRecord)) == 6
+
+
+@pytest.mark.parametrize("case", ["forbidden", "registered_elsewhere"])
+def test_unreadable_app_registration_is_logged_not_a_problem(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    if case == "forbidden":  # Application.Read.All not consented
+        fake = fake_on(clock, applications_allowed=False)
+    else:  # a multi-tenant app: its registration lives in the tenant that publishes it
+        fake = fake_on(clock, application=default_application(datetime.now(UTC)) | {"appId": "another"})
+    with caplog.at_level(logging.INFO, logger="saaswatch.connector"):
+        records = sync(fake, clock)
+    assert only(records, CredentialRecord) == []
+    assert only(records, RowProblem) == []
+    assert len(only(records, AccountRecord)) == 6
+    status = 403 if case == "forbidden" else 404
+    assert f"HTTP {status}" in caplog.text
+    assert "needs the Application.Read.All application permission" in caplog.text
+    assert "credential_expires" in caplog.text  # the way out
+
+
+def test_other_failures_reading_it_are_a_problem_not_a_failure(clock: FakeClock) -> None:
+    fake = fake_on(clock)
+    fake.fault("/v1.0/applications", unavailable(503, "1"), unavailable(503, "1"))
+    records = Run(fake, clock, retry=RetryPolicy(max_attempts=2)).records()
+    problems = only(records, RowProblem)
+    assert [p.where for p in problems] == [f"GET {APPLICATION}"]
+    assert "HTTP 503" in problems[0].reason
+    assert problems[0].reason.endswith("the client secret's expiry is not reported")
+    assert only(records, CredentialRecord) == []
+    assert len(only(records, AccountRecord)) == 6
+
+
+def test_an_answer_that_is_not_an_application_is_a_problem(clock: FakeClock) -> None:
+    fake = fake_on(clock)
+    fake.fault("/v1.0/applications", Reply(200, {"Content-Type": "text/html"}, "<html>Sign in</html>"))
+    records = sync(fake, clock)
+    assert [(p.where, p.reason) for p in only(records, RowProblem)] == [
+        (f"GET {APPLICATION}", "not an application with a passwordCredentials list")
+    ]
+    assert only(records, CredentialRecord) == []
+    assert len(only(records, AccountRecord)) == 6
+
+
+def test_credential_expiry_can_be_left_out(clock: FakeClock) -> None:
+    fake = fake_on(clock)
+    records = sync(fake, clock, read_credential_expiry=False)
+    assert only(records, CredentialRecord) == []
+    assert not fake.graph_requests("/v1.0/applications")
+    assert len(only(records, AccountRecord)) == 6
+
+
 def test_token_is_renewed_before_it_expires(clock: FakeClock) -> None:
     # A 300 s leeway: a 400 s token is renewed once 100 s have passed (here: a 120 s Retry-After).
     fake = fake_on(clock, token_lifetime=400)
@@ -642,6 +776,23 @@ def test_failed_sync_keeps_previous_data_and_marks_the_source_stale(store: Store
     assert health.stale and health.reason == "last sync failed"
 
 
+def test_missing_application_permission_leaves_the_run_a_success(store: Store) -> None:
+    fake = GraphFake(applications_allowed=False, download_base=None)
+    with FakeServer(fake) as server:
+        connector = ConnectorConfig(
+            id="microsoft365",
+            name="m365",
+            settings=Microsoft365Settings.model_validate(graph_settings(server)),
+        )
+        tenant = TenantConfig(id="m365-no-app-read", name="Acme", connectors=[connector])
+        apply_tenant_config(store, tenant)
+        run = SyncRunner(store, Config(tenants=[tenant], base_dir=Path("."))).run(tenant, connector)
+    assert (run.status, run.problems) == ("success", [])
+    assert fake.statuses.count(403) == 1
+    assert count(store, Credential) == 0
+    assert count(store, Account) == 6
+
+
 def test_end_to_end_through_the_daemon(tmp_path: Path, store_url: str) -> None:
     fake = GraphFake(download_base=None)  # the report download is served by the same server
     (tmp_path / "m365.secret").write_text(CLIENT_SECRET + "\n")
@@ -685,6 +836,7 @@ tenants:
                 for a in session.scalars(select(Activity))
             }
             grants = [(by_id[g.person_id], g.app_name, g.scopes) for g in session.scalars(select(OAuthGrant))]
+            credentials = [(c.source, c.name, c.expires_at) for c in session.scalars(select(Credential))]
     finally:
         store.dispose()
 
@@ -723,3 +875,8 @@ tenants:
         ("megan.bowen@example.com", "service principal a1b2c3d4-0003-4000-8000-000000000003 (deleted?)",
          ["Files.Read"]),
     ]  # fmt: skip
+    # The secret signed in with, as the fake dated it (seven fractional digits, cut to six).
+    stamp = fake.application["passwordCredentials"][1]["endDateTime"]
+    assert credentials == [
+        ("m365", "client secret", datetime.strptime(stamp[:26] + "Z", "%Y-%m-%dT%H:%M:%S.%f%z"))
+    ]
