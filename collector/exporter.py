@@ -158,13 +158,25 @@ class StoreCollector(Collector):
         )
         for tenant in self.config.tenants:
             sources = {c.source for c in tenant.connectors}
+            # Only what the source's latest good sync said: a credential it no longer reports (the
+            # permission to read it was withdrawn, the token replaced by one without expiry) is
+            # unknown now, not still expiring on the old date.
+            latest_good: dict[str, int] = {
+                connector: run_id
+                for connector, run_id in session.execute(
+                    select(SyncRun.connector, func.max(SyncRun.id))
+                    .where(SyncRun.tenant_id == tenant.id, SyncRun.status.in_(("success", "partial")))
+                    .group_by(SyncRun.connector)
+                )
+            }
             reported = session.scalars(
                 select(Credential).where(
                     Credential.tenant_id == tenant.id, Credential.expires_at.is_not(None)
                 )
             )
             for credential in reported:
-                if credential.source in sources and credential.expires_at is not None:
+                current = latest_good.get(credential.source) == credential.seen_run_id
+                if credential.source in sources and current and credential.expires_at is not None:
                     expiry.add_metric(
                         [tenant.id, credential.source, credential.name], credential.expires_at.timestamp()
                     )

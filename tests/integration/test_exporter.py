@@ -204,3 +204,16 @@ def test_store_outage_reports_store_down_instead_of_failing(tmp_path: Path) -> N
     tenant = TenantConfig(id="acme", name="Acme")
     values = samples(scrape(broken, Config(tenants=[tenant], base_dir=tmp_path)))
     assert values[("saaswatch_store_up", ())] == 0
+
+
+def test_a_credential_the_latest_sync_no_longer_reports_is_not_exported(store: Store) -> None:
+    config = populated(store)
+    tenant = config.tenants[0]
+    ScriptedConnector.scripts["m"] = lambda ctx: iter([Checkpoint("all")])  # e.g. permission withdrawn
+    SyncRunner(store, config, clock=lambda: NOW).run(tenant, tenant.connectors[0])
+    credentials = {
+        dict(labels)["credential"]
+        for (name, labels), _value in samples(scrape(store, config)).items()
+        if name == "saaswatch_connector_credential_expiry_timestamp_seconds"
+    }
+    assert credentials == {"configured"}
