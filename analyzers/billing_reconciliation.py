@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select, true
+from sqlalchemy import exists, func, select, true
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
@@ -68,7 +68,7 @@ class BillingReconciliation(Analyzer):
         if not billed:
             return []
         pools = {pool.key: pool for pool in effective_pools(session, tenant.tenant_id)}
-        active = self._active(session, tenant, settings.active_days)
+        active = self._active(session, tenant, settings.active_days, sorted({k[0] for k in billed}))
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all())
         findings = []
         for key, bill in sorted(billed.items()):
@@ -123,21 +123,28 @@ class BillingReconciliation(Analyzer):
                     entry["prices"].append(to_currency(monthly, currency, tenant.currency, rates))
         return result
 
-    def _active(self, session: Session, tenant: TenantView, days: int) -> dict[tuple[str, str], int]:
-        """Holders per (app, SKU) seen within ``days`` by a fresh source, counted in SQL."""
+    def _active(
+        self, session: Session, tenant: TenantView, days: int, app_ids: list[str]
+    ) -> dict[tuple[str, str], int]:
+        """Holders per (app, SKU) of ``app_ids`` seen within ``days`` by a fresh source, counted in SQL.
+
+        Each seat's holder is looked up in the activity table's unique index (tenant, person, app):
+        joining a set of recent (person, app) pairs instead made SQLite scan every seat for each
+        pair, which never ends on a large tenant.
+        """
         since = tenant.now - timedelta(days=days)
         fresh = Activity.source.not_in(list(tenant.stale_sources)) if tenant.stale_sources else true()
-        recent = (
-            select(Activity.person_id, Activity.app_id)
-            .where(Activity.tenant_id == tenant.tenant_id, Activity.last_seen_at >= since, fresh)
-            .distinct()
-            .subquery()
+        recent = exists().where(
+            Activity.tenant_id == tenant.tenant_id,
+            Activity.person_id == Account.person_id,
+            Activity.app_id == Seat.app_id,
+            Activity.last_seen_at >= since,
+            fresh,
         )
         stmt = (
             select(Seat.app_id, Seat.sku, func.count(func.distinct(Account.person_id)))
             .join(Account, Seat.account_id == Account.id)
-            .join(recent, (recent.c.person_id == Account.person_id) & (recent.c.app_id == Seat.app_id))
-            .where(Seat.tenant_id == tenant.tenant_id)
+            .where(Seat.tenant_id == tenant.tenant_id, Seat.app_id.in_(app_ids), recent)
             .group_by(Seat.app_id, Seat.sku)
         )
         counts: dict[tuple[str, str], int] = defaultdict(int)
