@@ -5,7 +5,7 @@ Flags three things, each with the monthly money it costs:
 - ``inactive``: the holder's latest sign-in to the app, taken across every fresh source, is more than
   ``inactive_days`` days old (default 60; override per app under ``apps``).
 - ``never_active``: every fresh source says the holder never signed in, and the seat is older than
-  ``never_active_grace_days`` (new joiners get time to start).
+  ``never_active_grace_days`` (default 30: new joiners get time to start; override per app).
 - ``unassigned``: the pool has more seats purchased than assigned.
 
 A seat whose usage comes only from stale or failed sources is reported as UNKNOWN with no money, never
@@ -22,7 +22,7 @@ Example policy::
     policy:
       unused_seats:
         inactive_days: 60
-        never_active_grace_days: 14
+        never_active_grace_days: 30
         apps:
           zoom: {inactive_days: 30}
           adobe_cc: {exclude: true}
@@ -88,7 +88,8 @@ class AppPolicy(BaseModel):
 
 class UnusedSeatsSettings(AnalyzerSettings):
     inactive_days: int = Field(default=60, ge=1)
-    never_active_grace_days: int = Field(default=14, ge=0)
+    # A seat nobody has used yet is not flagged before it is this old (a new joiner's first month).
+    never_active_grace_days: int = Field(default=30, ge=0)
     apps: dict[str, AppPolicy] = {}
     # E-mail addresses or shell-style patterns of people whose seats are never flagged
     # (named people, shared mailboxes, service accounts that hold a user license).

@@ -111,6 +111,16 @@ def test_flags_inactive_never_and_unassigned_with_money(store: Store) -> None:
     assert unassigned.monthly_waste == Decimal("15.00")
 
 
+def test_new_seats_get_a_30_day_grace_by_default(store: Store) -> None:
+    records = [
+        *seat("day30@x.io", "slack", "Business+", None, assigned_days_ago=30),
+        *seat("day31@x.io", "slack", "Business+", None, assigned_days_ago=31),
+    ]
+    found = by_subject(sync_and_analyze(store, tenant_with(seats=2), records))
+    assert set(found) == {("never_active", "day31@x.io")}
+    assert found[("never_active", "day31@x.io")].evidence["grace_days"] == 30
+
+
 def test_max_over_sources_wins(store: Store) -> None:
     records = [
         *seat("a@x.io", "slack", "Business+", days_ago(200)),
