@@ -31,6 +31,7 @@ from analyzers.base import AnalyzerSettings
 from analyzers.registry import analyzer_ids, get_analyzer
 from collector.catalog import Catalog, CatalogError, builtin_catalog, load_catalog
 from collector.connector import ConnectorSettings
+from collector.digest.config import DigestConfig
 from collector.records import BillingPeriod, Commitment
 from collector.registry import UnknownConnector, get_connector
 from collector.yamlsource import ConfigError, ConfigIssue, LoadedYaml, Loc, format_loc, load_yaml
@@ -194,6 +195,8 @@ class TenantConfig(Strict):
     mute: list[Mute] = []
     # Overrides the top-level ``alerting`` thresholds for this tenant.
     alerting: Alerting | None = None
+    # A weekly summary sent to Slack, Teams or e-mail (docs/digest.md).
+    digest: DigestConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> TenantConfig:
@@ -300,7 +303,8 @@ def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Conf
             _validate_plugins(tenant, ("tenants", t_index), loaded, path.parent, issues)
     data["base_dir"] = path.parent.resolve()
     try:
-        config = Config.model_validate(data)
+        # base_dir: relative secret-file paths in nested models start at the config's folder.
+        config = Config.model_validate(data, context={"base_dir": path.parent.resolve()})
     except ValidationError as exc:
         issues.extend(_issues_from(exc, (), loaded))
         config = None
