@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from collector.analysis import run_analyzers
 from collector.config import Config, load_config
+from collector.digest.command import digest_command
 from collector.logs import configure_logging
 from collector.models import App, Finding
 from collector.registry import connector_ids, get_connector
@@ -246,6 +247,9 @@ def findings(obj: Context, tenant_id: str | None, fmt: str, states: tuple[str, .
         click.echo(out.getvalue(), nl=False)
     else:
         click.echo(render_table(rows))
+
+
+main.add_command(digest_command)
 
 
 @main.command("showback")

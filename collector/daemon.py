@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry, start_http_server
 
 from collector.analysis import run_analyzers
 from collector.config import Config, TenantConfig
+from collector.digest.schedule import digest_trigger
+from collector.digest.send import send_digest
 from collector.exporter import StoreCollector
 from collector.runner import SyncRunner
 from collector.schedule import cron_weekdays, trigger_for
@@ -73,7 +75,8 @@ class Daemon:
         self.scheduler.start()
 
     def schedule_jobs(self, now: datetime) -> None:
-        """One sync job per enabled (tenant, connector), one analysis job per tenant."""
+        """One sync job per enabled (tenant, connector), one analysis job per tenant, and a digest job
+        per tenant with an enabled ``digest:`` block."""
         for tenant in self.config.tenants:
             for connector in tenant.connectors:
                 if not connector.enabled:
@@ -94,6 +97,14 @@ class Daemon:
                 name=f"analyze {tenant.id}",
                 next_run_time=now,
             )
+            if tenant.digest is not None and tenant.digest.enabled:
+                self.scheduler.add_job(
+                    self.digest_job,
+                    trigger=digest_trigger(tenant.digest.schedule),
+                    args=(tenant.id,),
+                    id=f"digest:{tenant.id}",
+                    name=f"digest {tenant.id}",
+                )
 
     def sync_job(self, tenant_id: str, source: str) -> None:
         if self.stop.is_set():
@@ -110,6 +121,15 @@ class Daemon:
                 self.syncing[tenant_id] -= 1
         if not self.stop.is_set():
             self.analyze(tenant_id)
+
+    def digest_job(self, tenant_id: str) -> None:
+        """Send the tenant's digest; a failing channel is logged and never stops the daemon."""
+        if self.stop.is_set():
+            return
+        try:
+            send_digest(self.store, self.config.tenant(tenant_id))
+        except Exception:
+            log.exception("digest of tenant %s failed", tenant_id)
 
     def analyze(self, tenant_id: str) -> None:
         """Run the tenant's analyzers, unless one of its syncs is still running (the last sync to

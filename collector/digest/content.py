@@ -163,7 +163,8 @@ def _tally(session: Session, tenant_id: str, *conditions: ColumnElement[bool]) -
 
 
 def app_names(session: Session, tenant_id: str) -> dict[str, str]:
-    return dict(session.execute(select(App.id, App.name).where(App.tenant_id == tenant_id)).tuples())
+    rows = session.execute(select(App.id, App.name).where(App.tenant_id == tenant_id))
+    return {app_id: name for app_id, name in rows}
 
 
 def top_findings(session: Session, tenant_id: str, limit: int) -> list[TopFinding]:
