@@ -166,3 +166,16 @@ def test_no_digest_job_without_a_block_or_when_disabled(sample: Path) -> None:
         daemon = Daemon(config, Store(config.database_url), max_workers=1)
         daemon.schedule_jobs(datetime(2026, 11, 24, tzinfo=UTC))
         assert not [job for job in daemon.scheduler.get_jobs() if job.id.startswith("digest:")]
+
+
+def test_the_example_config_shows_every_channel_type() -> None:
+    example = ROOT / "config" / "examples" / "all-connectors.yaml"
+    names = set(re.findall(r"\$\{([A-Z0-9_]+)", example.read_text()))
+    env = {name: "example-value" for name in names} | {
+        "ACME_SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/example",
+        "ACME_TEAMS_WEBHOOK_URL": "https://prod-00.westeurope.logic.azure.com/workflows/example",
+        "SAASWATCH_DATABASE_URL": "sqlite:///:memory:",
+    }
+    digest = load_config(example, environ=env).tenants[0].digest
+    assert digest is not None and not digest.enabled
+    assert [c.type for c in digest.channels] == ["slack", "teams", "smtp"]

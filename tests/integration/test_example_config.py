@@ -28,6 +28,7 @@ def environ(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "google.json").write_text(key_file())
     names = set(re.findall(r"\$\{([A-Z0-9_]+)", EXAMPLE.read_text()))
     env = {name: "example-value" for name in names}
+    env |= {name: f"https://hooks.example/{name.lower()}" for name in names if name.endswith("_WEBHOOK_URL")}
     env |= {
         "OKTA_PRIVATE_KEY_FILE": str(tmp_path / "okta.pem"),
         "GOOGLE_KEY_FILE": str(tmp_path / "google.json"),
