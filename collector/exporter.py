@@ -462,7 +462,7 @@ class StoreCollector(Collector):
         for tenant in self.config.tenants:
             health = source_health(session, tenant, now)
             sources = [c.source for c in tenant.connectors]
-            schedules = {c.source: c.schedule for c in tenant.connectors}
+            schedules = {c.source: c.schedule for c in tenant.connectors if c.enabled}
             latest = {
                 run.connector: run
                 for run in session.scalars(
@@ -485,7 +485,8 @@ class StoreCollector(Collector):
             }
             for source in sources:
                 key = [tenant.id, source]
-                interval.add_metric(key, period_of(schedules[source], now).total_seconds())
+                if source in schedules:  # a disabled connector has no schedule to be late against
+                    interval.add_metric(key, period_of(schedules[source], now).total_seconds())
                 h = health[source]
                 if h.last_success_at is not None:
                     last_success.add_metric(key, h.last_success_at.timestamp())

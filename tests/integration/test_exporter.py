@@ -217,3 +217,13 @@ def test_a_credential_the_latest_sync_no_longer_reports_is_not_exported(store: S
         if name == "saaswatch_connector_credential_expiry_timestamp_seconds"
     }
     assert credentials == {"configured"}
+
+
+def test_a_disabled_connector_has_no_interval_to_be_late_against(store: Store) -> None:
+    config = populated(store)
+    tenant = config.tenants[0]
+    disabled = tenant.connectors[0].model_copy(update={"enabled": False})
+    config = config.model_copy(update={"tenants": [tenant.model_copy(update={"connectors": [disabled]})]})
+    names = {name for name, _labels in samples(scrape(store, config))}
+    assert "saaswatch_connector_interval_seconds" not in names
+    assert "saaswatch_connector_stale" in names
