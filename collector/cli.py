@@ -20,6 +20,7 @@ from collector.digest.command import digest_command
 from collector.logs import configure_logging
 from collector.models import App, Finding
 from collector.registry import connector_ids, get_connector
+from collector.report.command import report_command
 from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
@@ -250,6 +251,7 @@ def findings(obj: Context, tenant_id: str | None, fmt: str, states: tuple[str, .
 
 
 main.add_command(digest_command)
+main.add_command(report_command)
 
 
 @main.command("showback")
