@@ -5,35 +5,42 @@ from __future__ import annotations
 from decimal import Decimal
 
 from collector.report import svg
-from collector.report.data import RenewalTerm, ReportData
+from collector.report.data import CategorySpend, RenewalTerm, ReportData
 from collector.report.fmt import count, money
 from collector.report.markup import Markup
 from collector.report.svg import BarRow, Series, TimelineRow
 
 MAX_ROWS = 20  # bars per chart; the rest are added up in a last row
-MAX_CATEGORIES = 12
+MAX_CATEGORIES = 14
 
 
 def _axis_amount(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _axis_percent(value: float) -> str:
+    return f"{value:.0f}%"
+
+
 def _axis_count(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+
+
+def _apps(names: tuple[str, ...], shown: int = 2) -> str:
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 def spend_by_category(report: ReportData) -> Markup:
     chart_id, title = "chart-spend", "Monthly spend by category"
     if not report.categories:
         return svg.empty_chart(chart_id, title, "No priced licenses or spend yet.")
-    shown = list(report.categories[:MAX_CATEGORIES])
-    rest = report.categories[MAX_CATEGORIES:]
+    shown = list(report.categories)
+    rest: list[CategorySpend] = []
+    if len(shown) > MAX_CATEGORIES:
+        shown, rest = shown[: MAX_CATEGORIES - 1], shown[MAX_CATEGORIES - 1 :]
     rows = [
-        BarRow(
-            f"{c.category}: {', '.join(c.apps[:2])}{', …' if len(c.apps) > 2 else ''}",
-            (float(c.monthly),),
-            money(c.monthly, report.currency),
-        )
+        BarRow(c.category, (float(c.monthly),), money(c.monthly, report.currency), detail=_apps(c.apps))
         for c in shown
     ]
     if rest:
@@ -93,20 +100,17 @@ def utilisation(report: ReportData) -> Markup:
     chart_id, title = "chart-usage", "Seats bought, assigned and used, per app"
     if not report.usage:
         return svg.empty_chart(chart_id, title, "No license pools yet.")
-    shown = report.usage[:MAX_ROWS]
-    rows = [
-        BarRow(
-            u.name,
-            (float(u.active), float(u.idle), float(u.unassigned)),
-            f"{count(u.active)} of {count(max(u.purchased, u.assigned))} used",
-            (
-                count(u.active),
-                count(u.idle) if u.idle else None,
-                count(u.unassigned) if u.unassigned else None,
-            ),
+    rows = []
+    for u in report.usage[:MAX_ROWS]:
+        seats = max(u.purchased, u.assigned)
+        rows.append(
+            BarRow(
+                u.name,
+                tuple(100 * n / seats for n in (u.active, u.idle, u.unassigned)),
+                f"{count(u.active)} of {count(seats)} used",
+                tuple(count(n) if n else None for n in (u.active, u.idle, u.unassigned)),
+            )
         )
-        for u in shown
-    ]
     parts = [
         f"{u.name} {u.active} used within {u.active_days} days, {u.idle} idle, {u.unassigned} unassigned "
         f"of {u.purchased} bought"
@@ -119,17 +123,16 @@ def utilisation(report: ReportData) -> Markup:
         desc,
         rows,
         USAGE_SERIES,
-        x_title="Seats",
+        x_title="Share of the seats bought (%); the numbers in the bars are seats",
         y_title="App",
-        tick_label=_axis_count,
+        tick_label=_axis_percent,
     )
 
 
-def term_label(term: RenewalTerm) -> str:
-    """``Slack Business+`` rather than ``Slack · Slack Business+``."""
-    if term.app.casefold() in term.sku.casefold():
-        return term.sku
-    return f"{term.app} · {term.sku}"
+def term_labels(terms: tuple[RenewalTerm, ...]) -> list[str]:
+    """The app's name, or with the plan when the app has several terms (``Microsoft 365 · Power BI Pro``)."""
+    apps = [t.app_id for t in terms]
+    return [t.app if apps.count(t.app_id) == 1 else f"{t.app} · {t.sku}" for t in terms]
 
 
 def _term_note(term: RenewalTerm) -> str:
@@ -153,10 +156,8 @@ def renewals(report: ReportData) -> Markup:
     if not report.renewals:
         return svg.empty_chart(chart_id, title, "No license term ends in the next 12 months.")
     rows = [
-        TimelineRow(
-            term_label(t), t.deadline, t.term_end, _term_note(t), t.unused_seats > 0, _term_tooltip(t)
-        )
-        for t in report.renewals
+        TimelineRow(label, t.deadline, t.term_end, _term_note(t), t.unused_seats > 0, _term_tooltip(t))
+        for label, t in zip(term_labels(report.renewals), report.renewals, strict=True)
     ]
     desc = (
         f"License terms from {report.evaluated_on.isoformat()} to {report.renewal_horizon.isoformat()}: "

@@ -151,10 +151,11 @@ def _headline(report: ReportData) -> Markup:
             "annual-savings",
         ),
         _kpi(
-            f"Realised since {day(period.start)}",
+            "Realised this period",
             _m(report, report.realised_in_period.monthly),
             report.realised_in_period.monthly,
-            f"per month, {plural(report.realised_in_period.findings, 'finding')} resolved",
+            f"per month since {day(period.start)}, {plural(report.realised_in_period.findings, 'finding')} "
+            "resolved",
             "realised-period",
         ),
         _kpi(
@@ -266,41 +267,44 @@ def _common_days(report: ReportData) -> int:
     return max(set(days), key=days.count) if days else 60
 
 
-def _renewals(report: ReportData) -> Markup:
+def _renewal_rows(report: ReportData) -> list[Markup]:
+    """A row per term, with the renewals analyzer's advice on a full-width line under it."""
     rows = []
     for t in report.renewals:
-        deadline = day(t.deadline) if t.auto_renew else f"{day(t.deadline)} (ends, no renewal)"
-        if t.days_left < 0:
-            deadline += " (passed)"
-        rows.append(
-            [
-                join([element("strong", t.app), element("span", t.sku, class_="sub")]),
-                deadline,
-                day(t.term_end),
-                count(t.seats) if t.seats is not None else "—",
-                count(t.unused_seats),
-                count(t.recommended_seats) if t.recommended_seats is not None else "—",
-                _m(report, t.monthly_saving) if t.monthly_saving is not None else "—",
-                t.action or "",
-            ]
+        deadline = (
+            day(t.deadline) + ("" if t.auto_renew else " (ends)") + (" (passed)" if t.days_left < 0 else "")
         )
-    table = (
-        _table(
-            [
-                "App",
-                "Give notice by",
-                "Term ends",
-                "Seats",
-                "Unused",
-                "Renew at",
-                "Saving /month",
-                "What to do",
-            ],
-            rows,
-            numeric=(3, 4, 5, 6),
-        )
-        if rows
-        else None
+        cells = [
+            element("td", element("strong", t.app), element("span", t.sku, class_="sub")),
+            element("td", deadline, class_="date"),
+            element("td", day(t.term_end), class_="date"),
+            element("td", count(t.seats) if t.seats is not None else "—", class_="num"),
+            element("td", count(t.unused_seats), class_="num unused" if t.unused_seats else "num"),
+            element(
+                "td", count(t.recommended_seats) if t.recommended_seats is not None else "—", class_="num"
+            ),
+            element(
+                "td", _m(report, t.monthly_saving) if t.monthly_saving is not None else "—", class_="num"
+            ),
+        ]
+        rows.append(element("tr", *cells, class_="has-advice" if t.action else None))
+        if t.action:
+            rows.append(element("tr", element("td", t.action, colspan=len(cells)), class_="advice"))
+    return rows
+
+
+def _renewals(report: ReportData) -> Markup:
+    headers = ["App and plan", "Give notice by", "Term ends", "Seats", "Unused", "Renew at", "Saving /month"]
+    table = element(
+        "table",
+        element(
+            "thead",
+            element(
+                "tr", *(element("th", h, class_="num" if n >= 3 else None) for n, h in enumerate(headers))
+            ),
+        ),
+        element("tbody", *_renewal_rows(report)),
+        class_="renewals",
     )
     return _section(
         "renewals",
@@ -312,10 +316,10 @@ def _renewals(report: ReportData) -> Markup:
         _figure(
             charts.renewals(report),
             "Renewals in the next 12 months",
-            f"From {day(report.evaluated_on)} to {day(report.renewal_horizon)}; unused seats: unassigned, "
-            "unused or held by leavers.",
+            f"From {day(report.evaluated_on)} to {day(report.renewal_horizon)}. Unused seats: not assigned, "
+            "not used recently, or held by people who left.",
         ),
-        table,
+        table if report.renewals else None,
     )
 
 
@@ -325,7 +329,7 @@ def _overlap(report: ReportData) -> Markup:
             "li",
             element("strong", f"{p.keep} and {p.drop} ({p.category}): "),
             p.action or p.title,
-            f" ({_m(report, p.monthly)} a month)" if p.monthly else None,
+            f" ({_m(report, p.monthly)} a month)" if p.monthly and not p.action else None,
             "" if p.judged else " Could not be judged with fresh data; the counts are the last known.",
         )
         for p in report.overlaps
@@ -394,6 +398,8 @@ def _showback(report: ReportData) -> Markup:
         _m(report, sum((d.monthly_waste for d in report.departments), Decimal(0))),
     ]
     unpriced = sum(d.unpriced_seats for d in report.departments)
+    seat_spend = sum((d.monthly_spend for d in report.departments), Decimal(0))
+    elsewhere = report.monthly_spend - seat_spend
     return _section(
         "showback",
         "Department showback",
@@ -404,6 +410,14 @@ def _showback(report: ReportData) -> Markup:
         _table(["Department", "Seats", "Spend /month", "Savings /month"], rows, numeric=(1, 2, 3), foot=foot),
         element("p", f"{plural(unpriced, 'seat')} without a price are counted but not costed.", class_="lead")
         if unpriced
+        else None,
+        element(
+            "p",
+            f"Spend here is license seats; {_m(report, elsewhere)} a month of card and invoice spend "
+            "(apps without a license pool) is not tied to a department.",
+            class_="lead",
+        )
+        if elsewhere > 0
         else None,
     )
 

@@ -98,6 +98,11 @@ th {
 th.num { text-align: right; }
 tbody tr:nth-child(even) td { background: var(--soft); }
 tfoot td { font-weight: 700; border-top: 2px solid var(--ink); border-bottom: 0; }
+td.date { white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.unused { color: #a63f00; font-weight: 700; }
+table.renewals tr.has-advice td { border-bottom: 0; }
+table.renewals tr.advice td { padding-top: 0; color: var(--muted); font-size: 13px; }
+table.renewals tbody tr:nth-child(even) td { background: none; }
 td .sub { display: block; color: var(--faint); font-size: 12.5px; }
 ol.findings { list-style: none; padding: 0; margin: 12px 0; counter-reset: finding; }
 .finding {
@@ -141,7 +146,7 @@ ol.findings { list-style: none; padding: 0; margin: 12px 0; counter-reset: findi
 .what { margin: 6px 0 6px; }
 dl.evidence {
   display: grid;
-  grid-template-columns: max-content 1fr;
+  grid-template-columns: 9.5em 1fr;
   gap: 2px 14px;
   margin: 6px 0;
   font-size: 13.5px;

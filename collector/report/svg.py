@@ -22,7 +22,7 @@ ROW = 26
 BAR = 16
 AXIS_SPACE = 46  # below the rows: tick labels and the axis title
 LEGEND = 26
-Y_TITLE = 18  # left of the labels: the rotated axis title
+LABEL_MAX = 270  # widest row label column; longer labels are shortened, the full text in a tooltip
 
 INK = "#1f2937"
 MUTED = "#4b5563"
@@ -50,6 +50,7 @@ class BarRow:
     values: tuple[float, ...]  # one per series, stacked left to right
     note: str  # printed after the bar
     segment_labels: tuple[str | None, ...] = ()  # printed inside a segment when they fit
+    detail: str = ""  # printed after the note, in a lighter colour
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,10 @@ def _text_width(text: str, size: float = FONT) -> float:
 
 def fit(text: str, width: float, size: float = FONT) -> str:
     """``text`` shortened with an ellipsis to fit ``width`` units."""
+    if _text_width(text, size) <= width:
+        return text
     room = max(int(width / (CHAR * size / FONT)), 4)
-    return text if len(text) <= room else text[: room - 1].rstrip() + "…"
+    return text[: room - 1].rstrip() + "…"
 
 
 def nice_ticks(top: float, target: int = 5) -> list[float]:
@@ -101,13 +104,14 @@ def _frame(chart_id: str, title: str, desc: str, height: float, *body: Markup) -
     )
 
 
-def _text(x: float, y: float, content: str, **attrs: object) -> Markup:
-    return element("text", content, x=round(x, 1), y=round(y, 1), fill=attrs.pop("fill", INK), **attrs)
+def _text(x: float, y: float, *content: str, **attrs: object) -> Markup:
+    return element("text", *content, x=round(x, 1), y=round(y, 1), fill=attrs.pop("fill", INK), **attrs)
 
 
-def _y_title(text: str, top: float, bottom: float) -> Markup:
-    middle = (top + bottom) / 2
-    return _text(12, middle, text, transform=f"rotate(-90 12 {middle:.1f})", text_anchor="middle", fill=MUTED)
+def _y_title(text: str, x0: float) -> Markup:
+    """The axis title of the row labels, as a column header above them (a rotated title would not fit
+    a chart of two rows)."""
+    return _text(x0 - 8, 16.5, text, text_anchor="end", fill=MUTED, font_weight="600")
 
 
 def _hatch_id(chart_id: str, index: int) -> str:
@@ -171,11 +175,15 @@ def bar_chart(
     tick_label: Callable[[float], str],
 ) -> Markup:
     """Horizontal bars, one per row, stacked by series, with a value axis at the bottom."""
-    label_w = min(max(max((_text_width(r.label) for r in rows), default=60) + 10, 90), 230)
-    note_w = min(max(max((_text_width(r.note) for r in rows), default=20) + 12, 50), 210)
-    x0 = Y_TITLE + label_w
+    label_w = min(
+        max(max((_text_width(r.label) for r in rows), default=60), _text_width(y_title)) + 10, LABEL_MAX
+    )
+    note_w = min(
+        max(max((_text_width(r.note) + _text_width(r.detail, 11) for r in rows), default=20) + 16, 50), 250
+    )
+    x0 = 4 + label_w
     plot_w = WIDTH - x0 - note_w - 4
-    top = LEGEND if len(series) > 1 else 6
+    top = LEGEND
     bottom = top + ROW * len(rows)
     ticks = nice_ticks(max((sum(r.values) for r in rows), default=0))
     scale = plot_w / ticks[-1]
@@ -210,16 +218,33 @@ def bar_chart(
                     stroke=s.colour if s.hatched else None,
                 )
             )
-            if inside and _text_width(inside, 11) + 8 <= width:
+            shown = _inside(inside, width)
+            if shown:
                 colour = INK if s.hatched else s.text_colour
                 parts.append(
-                    _text(x + width / 2, y + BAR - 4, inside, text_anchor="middle", fill=colour, font_size=11)
+                    _text(x + width / 2, y + BAR - 4, shown, text_anchor="middle", fill=colour, font_size=11)
                 )
             x += width
-        parts.append(_text(x + 6, y + BAR - 4, row.note, class_="value"))
+        note = _text(x + 6, y + BAR - 4, row.note, class_="value")
+        if row.detail:
+            note = _text(
+                x + 6,
+                y + BAR - 4,
+                element("tspan", row.note, class_="value"),
+                element("tspan", "  " + row.detail, fill=MUTED, font_size=11),
+            )
+        parts.append(note)
     parts.append(_text(x0 + plot_w / 2, bottom + 38, x_title, text_anchor="middle", fill=MUTED))
-    parts.append(_y_title(y_title, top, bottom))
+    parts.append(_y_title(y_title, x0))
     return _frame(chart_id, title, desc, bottom + AXIS_SPACE, *parts)
+
+
+def _inside(label: str | None, width: float) -> str | None:
+    """A segment's label if it fits in the segment, else its first word (the number), else nothing."""
+    for text in (label, label.split()[0] if label else None):
+        if text and _text_width(text, 11) + 8 <= width:
+            return text
+    return None
 
 
 def _label(x: float, y: float, shown: str, full: str) -> Markup:
@@ -254,9 +279,11 @@ def timeline_chart(
 ) -> Markup:
     """One row per term on a time axis from ``start`` (today) to ``end``: the notice deadline (a
     diamond), the term end (a circle), the notice period between them, and a note after the axis."""
-    label_w = min(max(max((_text_width(r.label) for r in rows), default=60) + 10, 90), 250)
+    label_w = min(
+        max(max((_text_width(r.label) for r in rows), default=60), _text_width(y_title)) + 10, LABEL_MAX
+    )
     note_w = min(max(max((_text_width(r.note) for r in rows), default=20) + 12, 50), 150)
-    x0 = Y_TITLE + label_w
+    x0 = 4 + label_w
     plot_w = WIDTH - x0 - note_w - 10
     top = LEGEND
     bottom = top + ROW * len(rows)
@@ -266,10 +293,10 @@ def timeline_chart(
         return x0 + min(max((day - start).days, 0), span) / span * plot_w
 
     series = [
-        Series("last day to give notice", VERMILLION),
+        Series("notice deadline", VERMILLION),
         Series("term ends", BLUE),
     ]
-    parts: list[Markup] = [_timeline_legend(series, x0)]
+    parts: list[Markup] = [_timeline_legend(series, x0, start)]
     for n, month in enumerate(_months(start, end)):
         x = x_of(month)
         parts.append(element("line", x1=round(x, 1), y1=top, x2=round(x, 1), y2=bottom + 4, stroke=GRID))
@@ -278,9 +305,6 @@ def timeline_chart(
                 _text(x, bottom + 17, month.strftime("%Y-%m"), text_anchor="middle", fill=MUTED, font_size=11)
             )
     parts.append(element("line", x1=x0, y1=top - 4, x2=x0, y2=bottom + 4, stroke=INK, stroke_dasharray="3 3"))
-    parts.append(
-        _text(x0, bottom + 30, f"today {start.isoformat()}", text_anchor="start", fill=INK, font_size=11)
-    )
     for n, row in enumerate(rows):
         middle = top + n * ROW + ROW / 2
         if n % 2 == 1:
@@ -339,11 +363,11 @@ def timeline_chart(
             )
         )
     parts.append(_text(x0 + plot_w / 2, bottom + 40, x_title, text_anchor="middle", fill=MUTED))
-    parts.append(_y_title(y_title, top, bottom))
-    return _frame(chart_id, title, desc, bottom + AXIS_SPACE + 4, *parts)
+    parts.append(_y_title(y_title, x0))
+    return _frame(chart_id, title, desc, bottom + AXIS_SPACE, *parts)
 
 
-def _timeline_legend(series: Sequence[Series], x: float) -> Markup:
+def _timeline_legend(series: Sequence[Series], x: float, today_date: date) -> Markup:
     diamond = element("path", d=f"M{x + 6:.1f} 5 l6 6 l-6 6 l-6 -6 z", fill=series[0].colour)
     first = _text(x + 17, 15.5, series[0].name)
     x2 = x + 17 + _text_width(series[0].name) + 18
@@ -361,4 +385,7 @@ def _timeline_legend(series: Sequence[Series], x: float) -> Markup:
         stroke_linecap="round",
     )
     third = _text(x3 + 25, 15.5, "notice period")
-    return element("g", diamond, first, circle, second, period, third, class_="legend")
+    x4 = x3 + 25 + _text_width("notice period") + 18
+    today = element("line", x1=round(x4, 1), y1=4, x2=round(x4, 1), y2=18, stroke=INK, stroke_dasharray="3 3")
+    fourth = _text(x4 + 6, 15.5, f"today, {today_date.isoformat()}")
+    return element("g", diamond, first, circle, second, period, third, today, fourth, class_="legend")
