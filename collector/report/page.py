@@ -109,12 +109,12 @@ def _masthead(report: ReportData) -> Markup:
     )
 
 
-def _kpi(label: str, value: str, amount: Decimal, unit: str, kpi_id: str, main: bool = False) -> Markup:
+def _kpi(label: str, value: str, amount: Decimal, kpi_id: str, *units: str, main: bool = False) -> Markup:
     return element(
         "div",
         element("div", label, class_="kpi-label"),
         element("div", value, class_="kpi-value", id=kpi_id, data_amount=f"{amount:.2f}"),
-        element("div", unit, class_="kpi-unit"),
+        *(element("div", unit, class_="kpi-unit") for unit in units),
         class_="kpi kpi-main" if main else "kpi",
     )
 
@@ -139,31 +139,34 @@ def _headline(report: ReportData) -> Markup:
             "Savings available",
             _m(report, report.savings.monthly),
             report.savings.monthly,
-            "per month",
             "monthly-savings",
+            "per month",
+            f"in {plural(report.savings.findings, 'open finding')}",
             main=True,
         ),
         _kpi(
             "Savings per year",
             _m(report, report.savings.annual),
             report.savings.annual,
-            "at today's prices",
             "annual-savings",
+            "twelve months",
+            "at today's prices",
         ),
         _kpi(
             "Realised this period",
             _m(report, report.realised_in_period.monthly),
             report.realised_in_period.monthly,
-            f"per month since {day(period.start)}, {plural(report.realised_in_period.findings, 'finding')} "
-            "resolved",
             "realised-period",
+            f"per month, since {day(period.start)}",
+            f"{plural(report.realised_in_period.findings, 'finding')} resolved",
         ),
         _kpi(
             "Realised in total",
             _m(report, report.realised_total.monthly),
             report.realised_total.monthly,
-            f"per month, {plural(report.realised_total.findings, 'finding')} resolved",
             "realised-total",
+            "per month",
+            f"{plural(report.realised_total.findings, 'finding')} resolved",
         ),
         class_="headline",
         aria_label="Summary",
@@ -475,7 +478,7 @@ def _others(report: ReportData) -> Markup:
     return _section(
         "other-findings",
         "All other savings",
-        _table(["App", "Reason", "Who or what", "Saving /month"], rows, numeric=(3,)),
+        _table(["App", "Reason", "Who or what", "Saving /month"], rows, numeric=(3,), class_="others"),
         more,
     )
 

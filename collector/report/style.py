@@ -103,6 +103,8 @@ td.unused { color: #a63f00; font-weight: 700; }
 table.renewals tr.has-advice td { border-bottom: 0; }
 table.renewals tr.advice td { padding-top: 0; color: var(--muted); font-size: 13px; }
 table.renewals tbody tr:nth-child(even) td { background: none; }
+table.others { font-size: 13.5px; }
+table.others td:nth-child(2) { white-space: nowrap; }
 td .sub { display: block; color: var(--faint); font-size: 12.5px; }
 ol.findings { list-style: none; padding: 0; margin: 12px 0; counter-reset: finding; }
 .finding {

@@ -69,7 +69,7 @@ def _text_width(text: str, size: float = FONT) -> float:
 
 def fit(text: str, width: float, size: float = FONT) -> str:
     """``text`` shortened with an ellipsis to fit ``width`` units."""
-    if _text_width(text, size) <= width:
+    if _text_width(text, size) <= width + 0.5:  # + 0.5: float rounding must not cut a label that fits
         return text
     room = max(int(width / (CHAR * size / FONT)), 4)
     return text[: room - 1].rstrip() + "…"
