@@ -127,6 +127,7 @@ class FindingView:
     title: str
     monthly: Decimal
     who: str | None  # name and e-mail, or the subject in words
+    person: tuple[str | None, str] | None  # (name, e-mail) of the person it names
     details: tuple[Detail, ...]
     action: str | None
     also: tuple[str, ...]  # titles of the seat's other open findings

@@ -67,6 +67,15 @@ def _names(values: Any) -> str:
     return str(values)
 
 
+def person(evidence: dict[str, Any]) -> tuple[str | None, str] | None:
+    """(name, e-mail) of the person a finding names."""
+    email = evidence.get("person")
+    if not email:
+        return None
+    name = evidence.get("name")
+    return (str(name) if name else None, str(email))
+
+
 def who(evidence: dict[str, Any]) -> str | None:
     person = evidence.get("person")
     if person:

@@ -294,6 +294,7 @@ def _finding_views(
                 title=finding.title,
                 monthly=finding.monthly_waste.quantize(CENT, ROUND_HALF_UP),
                 who=ev.who(evidence),
+                person=ev.person(evidence),
                 details=ev.details(evidence, tenant.currency),
                 action=str(action) if action else None,
                 also=tuple(rows[r.id].title for r in seat.rows[1:]),

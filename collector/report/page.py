@@ -452,6 +452,16 @@ def _unknown(report: ReportData) -> Markup:
     )
 
 
+def _person_cell(finding: FindingView) -> Markup:
+    """Name over e-mail, like app over plan; the finding's sentence when it names nobody."""
+    if finding.person is None:
+        return join([finding.who or finding.title])
+    name, email = finding.person
+    if name is None:
+        return join([email])
+    return join([name, element("span", email, class_="sub")])
+
+
 def _others(report: ReportData) -> Markup:
     if not report.others:
         return Markup("")
@@ -459,7 +469,7 @@ def _others(report: ReportData) -> Markup:
         [
             join([element("strong", f.app), element("span", f.sku, class_="sub") if f.sku else None]),
             f.reason,
-            f.who or f.title,
+            _person_cell(f),
             _m(report, f.monthly),
         ]
         for f in report.others

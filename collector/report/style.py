@@ -105,6 +105,8 @@ table.renewals tr.advice td { padding-top: 0; color: var(--muted); font-size: 13
 table.renewals tbody tr:nth-child(even) td { background: none; }
 table.others { font-size: 13.5px; }
 table.others td:nth-child(2) { white-space: nowrap; }
+table.others td:first-child { width: 14em; }
+table.others th:last-child { width: 7.5em; }
 td .sub { display: block; color: var(--faint); font-size: 12.5px; }
 ol.findings { list-style: none; padding: 0; margin: 12px 0; counter-reset: finding; }
 .finding {
