@@ -14,7 +14,7 @@ class Period:
 
     start: datetime
     end: datetime
-    basis: str  # why it starts there, in words: "since the previous report", "as asked (--since)", ...
+    basis: str  # why it starts there, in words: "the time since the previous report", ...
 
 
 @dataclass(frozen=True)

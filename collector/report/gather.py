@@ -23,7 +23,7 @@ from collector.analysis import evaluation_time
 from collector.config import TenantConfig
 from collector.health import GOOD, source_health
 from collector.models import App, Finding, Person, SyncRun
-from collector.pools import effective_pools
+from collector.pools import EffectivePool, effective_pools
 from collector.report import evidence as ev
 from collector.report.data import (
     DepartmentRow,
@@ -79,10 +79,10 @@ class _Seat:
 
 def report_period(session: Session, tenant_id: str, now: datetime, since: datetime | None) -> Period:
     if since is not None:
-        return Period(since, now, "as asked")
+        return Period(since, now, "the period asked for")
     previous = last_report_at(session, tenant_id)
     if previous is not None and previous < now:
-        return Period(previous, now, "since the previous report")
+        return Period(previous, now, "the time since the previous report")
     return Period(now - DEFAULT_PERIOD, now, "the last 90 days (no earlier report)")
 
 
@@ -242,7 +242,7 @@ def _reasons(seats: Iterable[_Seat]) -> list[ReasonWaste]:
     return sorted(result, key=lambda x: (-x.monthly, x.label))
 
 
-def _unused_per_pool(seats: Iterable[_Seat], pools: Iterable[Any]) -> dict[tuple[str, str], int]:
+def _unused_per_pool(seats: Iterable[_Seat], pools: Iterable[EffectivePool]) -> dict[tuple[str, str], int]:
     """Per pool: its seats held by people with an open unused-seat or offboarding finding, plus its
     unassigned seats when the unassigned finding is open."""
     people: dict[tuple[str, str], set[str]] = defaultdict(set)

@@ -248,11 +248,9 @@ def _top_findings(report: ReportData) -> Markup:
 
 
 def _utilisation(report: ReportData) -> Markup:
-    lines = sorted({u.active_days for u in report.usage})
-    overrides = [
-        f"{u.name}: {u.active_days}" for u in report.usage if lines and u.active_days != _common_days(report)
-    ]
-    days = f"{_common_days(report)} days" + (f" ({', '.join(overrides)} days)" if overrides else "")
+    common = _common_days(report)
+    overrides = [f"{u.name}: {u.active_days}" for u in report.usage if u.active_days != common]
+    days = f"{common} days" + (f" ({', '.join(overrides)} days)" if overrides else "")
     return _section(
         "utilisation",
         "Seat utilisation",

@@ -158,7 +158,7 @@ def test_the_command_records_the_report_unless_asked_not_to(sample: Path, tmp_pa
     assert "the last 90 days (no earlier report)" in out.read_text()
     assert invoke(*args)[0] == 0
     assert invoke(*args)[0] == 0
-    assert "since the previous report" in out.read_text()
+    assert "the time since the previous report" in out.read_text()
     code, _, err = invoke(*args, "--since", "2026-13-01")
     assert code == 2 and "not a date" in err
     code, _, err = invoke("--config", str(sample), "report", "--tenant", "nope", "--out", str(out))

@@ -256,7 +256,7 @@ def test_realised_savings_count_resolutions_in_the_period_each_seat_once(
     assert parsed(page).by_id["realised-period"] == money(Decimal("165.00"), "USD")
     since = report_of(store, tenant, since=NOW - timedelta(days=365))
     assert since.realised_in_period.monthly == Decimal("330.00")
-    assert since.period.basis == "as asked"
+    assert since.period.basis == "the period asked for"
 
 
 def test_the_period_starts_at_the_previous_report(sample: tuple[Store, TenantConfig]) -> None:
@@ -269,7 +269,7 @@ def test_the_period_starts_at_the_previous_report(sample: tuple[Store, TenantCon
     with store.sessions() as session:
         assert last_report_at(session, tenant.id) == previous
     report = report_of(store, tenant)
-    assert (report.period.start, report.period.basis) == (previous, "since the previous report")
+    assert (report.period.start, report.period.basis) == (previous, "the time since the previous report")
 
 
 def test_the_page_shows_the_store_figures_and_every_chart(sample: tuple[Store, TenantConfig]) -> None:
