@@ -153,15 +153,16 @@ def _headline(report: ReportData) -> Markup:
             "at today's prices",
         ),
         _kpi(
-            "Realised this period",
+            "Saved this period",
             _m(report, report.realised_in_period.monthly),
             report.realised_in_period.monthly,
             "realised-period",
-            f"per month, since {day(period.start)}",
+            "per month",
+            f"since {day(period.start)}",
             f"{plural(report.realised_in_period.findings, 'finding')} resolved",
         ),
         _kpi(
-            "Realised in total",
+            "Saved in total",
             _m(report, report.realised_total.monthly),
             report.realised_total.monthly,
             "realised-total",
@@ -171,6 +172,8 @@ def _headline(report: ReportData) -> Markup:
         class_="headline",
         aria_label="Summary",
     )
+    if not report.has_data:
+        return join([notice, cards])
     apps = len(report.app_spend)
     summary = element(
         "p",
@@ -374,9 +377,7 @@ def _vendor_risks(report: ReportData) -> Markup:
         "vendor-risk",
         "Vendor risks",
         _lead("Apps whose vendor may not be there, or not the same, next year: exposure, not waste."),
-        _table(
-            ["App", "Score", "Why", "Spend at risk /month", "People", "What to do"], rows, numeric=(1, 3, 4)
-        ),
+        _table(["App", "Score", "Why", "At risk /month", "People", "What to do"], rows, numeric=(1, 3, 4)),
     )
 
 

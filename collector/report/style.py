@@ -162,6 +162,8 @@ dl.evidence dd { margin: 0; overflow-wrap: anywhere; }
 .also { margin: 4px 0 0; font-size: 13px; color: var(--muted); }
 ul.plain { padding-left: 18px; margin: 8px 0; }
 ul.plain li { margin: 4px 0; }
+td ul.plain { margin: 0; }
+td ul.plain li:first-child { margin-top: 0; }
 .unknown-reason { color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }
 .status-ok { color: #006e4f; font-weight: 600; }
