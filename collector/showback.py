@@ -2,7 +2,8 @@
 
 Seats are counted per holder (a person reported by two sources holds one seat), priced with the
 effective pool's monthly price in the tenant currency. Waste is the money of open ``fail`` findings
-whose subject is a person, charged to that person's department. Seats and waste that belong to no
+whose subject is a person, charged to that person's department, each (app, SKU, subject) counted
+once as in the tenant total, so the departments add up to it. Seats and waste that belong to no
 person (unassigned seats, pool-level findings) go to ``(unassigned)``; people without a department
 go to ``(unknown)``. Everything is aggregated in SQL; only one row per (department, app, SKU) comes
 back to Python.
@@ -86,12 +87,19 @@ def showback(session: Session, tenant: TenantConfig, by: str = "department") -> 
                 entry.unpriced_seats += spare
             else:
                 entry.monthly_spend += price * spare
+    # Each (app, SKU, subject) once, at its largest money: a leaver's idle seat is an offboarding and
+    # an unused-seat finding, and the departments must add up to the tenant total (collector/waste.py).
+    per_subject = (
+        select(Finding.subject, func.max(Finding.monthly_waste).label("money"))
+        .where(Finding.tenant_id == tenant.id, Finding.state == "open", Finding.verdict == "fail")
+        .group_by(Finding.app_id, Finding.sku, Finding.subject)
+        .subquery()
+    )
     no_person = Person.id.is_(None)
     waste = session.execute(
-        select(column, no_person, func.sum(Finding.monthly_waste))
-        .select_from(Finding)
-        .outerjoin(Person, (Person.tenant_id == Finding.tenant_id) & (Person.email == Finding.subject))
-        .where(Finding.tenant_id == tenant.id, Finding.state == "open", Finding.verdict == "fail")
+        select(column, no_person, func.sum(per_subject.c.money))
+        .select_from(per_subject)
+        .outerjoin(Person, (Person.tenant_id == tenant.id) & (Person.email == per_subject.c.subject))
         .group_by(column, no_person)
     ).all()
     for name, without_person, amount in waste:
