@@ -43,17 +43,32 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    CompoundSelect,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    values,
+)
+from sqlalchemy.orm import Session, aliased
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
+from analyzers.sql import unindexed
 from analyzers.unused_seats import severity_for
 from collector.models import Account, Activity, App, Person, Seat, SpendLine
 from collector.pools import MissingExchangeRate, effective_pools, to_currency
@@ -62,7 +77,8 @@ CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
 DAYS_PER_MONTH = 30
 EVIDENCE_PEOPLE = 20
-STREAM_ROWS = 10_000  # rows fetched at a time by the ordered walks
+# VALUES rows (3 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
+PAIRS_PER_STATEMENT = 2000
 
 
 class AppPolicy(BaseModel):
@@ -122,35 +138,24 @@ class AppFacts:
         }
 
 
+@dataclass(frozen=True)
+class Pair:
+    """Two apps of one category both used, and which of them to keep."""
+
+    category: str
+    keep: AppFacts
+    drop: AppFacts
+    stale: dict[str, str]
+
+
 @dataclass
-class Usage:
-    active: Counter[str] = field(default_factory=Counter)
-    shared: Counter[tuple[str, str]] = field(default_factory=Counter)
-    sample: dict[tuple[str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
-    # Per pair: the (app, sku) seats held by the people active in both.
-    seats: dict[tuple[str, str], Counter[tuple[str, str]]] = field(
-        default_factory=lambda: defaultdict(Counter)
-    )
+class Shared:
+    """The people active in both apps of a pair: how many, the first of them (by person id), and
+    how many of them hold a seat of each of the dropped app's SKUs (casefolded)."""
 
-
-class _SeatsByPerson:
-    """The seats of the person the ordered walk is at: a merge with the recent-activity walk."""
-
-    def __init__(self, rows: Iterable[Any]) -> None:
-        self._groups = itertools.groupby(rows, key=lambda row: int(row[0]))
-        self._current: tuple[int, list[tuple[str, str]]] | None = None
-        self._advance()
-
-    def _advance(self) -> None:
-        group = next(self._groups, None)
-        self._current = None if group is None else (group[0], [(r[1], r[2]) for r in group[1]])
-
-    def get(self, person_id: int) -> list[tuple[str, str]]:
-        while self._current is not None and self._current[0] < person_id:
-            self._advance()
-        if self._current is not None and self._current[0] == person_id:
-            return self._current[1]
-        return []
+    people: int = 0
+    sample: list[int] = field(default_factory=list)
+    seats: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class Overlap(Analyzer):
@@ -171,12 +176,9 @@ class Overlap(Analyzer):
         candidates = {a: (n, c) for c, apps in categories.items() if len(apps) > 1 for a, n in apps}
         if not candidates:
             return []
-        usage = self._usage(session, tenant, settings, {a: c for a, (_, c) in candidates.items()})
-        active = usage.active
-        sources = self._activity_sources(session, tid, sorted(candidates))
+        active, sources = self._active(session, tenant, settings, sorted(candidates))
         costs = self._costs(session, tenant, settings, sorted(candidates), active)
-        emails = self._emails(session, sorted({p for ids in usage.sample.values() for p in ids}))
-        findings = []
+        pairs: list[Pair] = []
         for category, apps in sorted(categories.items()):
             for (a, _), (b, _) in itertools.combinations(sorted(apps), 2):
                 if settings.allows(a, b) or not active.get(a) or not active.get(b):
@@ -190,72 +192,87 @@ class Overlap(Analyzer):
                     if s in tenant.stale_sources
                 }
                 keep, drop = sorted(facts, key=_preference)
-                both = usage.shared.get((a, b), 0)
-                people = sorted(emails[p] for p in usage.sample.get((a, b), []) if p in emails)
-                held = _seats_money(drop, both, usage.seats.get((a, b), Counter()))
-                findings.append(self._draft(keep, drop, both, held, people, stale, tenant, settings))
+                pairs.append(Pair(category, keep, drop, stale))
+        shared = self._shared(session, tenant, settings, pairs)
+        emails = self._emails(session, sorted({p for found in shared for p in found.sample}))
+        findings = []
+        for pair, found in zip(pairs, shared, strict=True):
+            people = sorted(emails[p] for p in found.sample if p in emails)
+            held = _seats_money(pair.drop, found.people, found.seats)
+            findings.append(
+                self._draft(pair.keep, pair.drop, found.people, held, people, pair.stale, tenant, settings)
+            )
         return findings
 
-    def _usage(
-        self, session: Session, tenant: TenantView, settings: OverlapSettings, categories: dict[str, str]
-    ) -> Usage:
-        """Active people per app, and per pair of same-category apps those active in both, a sample
-        of them and the seats they hold in either app.
-
-        The database filters, de-duplicates and orders (person, app) rows; one pass folds them per
-        person, so the work grows with the rows, not with the square of them. (A self-join of the
-        active set finds no index to use on SQLite and takes minutes on a large tenant.)
+    def _active(
+        self, session: Session, tenant: TenantView, settings: OverlapSettings, apps: list[str]
+    ) -> tuple[dict[str, int], dict[str, set[str]]]:
+        """People active in each app in the last ``active_days`` (any source, leavers not counted), and
+        which stale sources report on each app, counted in SQL.
 
         Stale sources count here: a pair whose activity comes from one is reported UNKNOWN with what
         was last known, rather than vanishing (a vanished finding would read as a realised saving).
         """
         tid = tenant.tenant_id
-        apps = sorted(categories)
-        since = datetime.combine(
-            tenant.now.date() - timedelta(days=settings.active_days), time.min, tzinfo=UTC
+        since = _since(tenant, settings)
+        recent = Activity.last_seen_at >= since
+        stale = sorted(tenant.stale_sources)
+        # One pass over the apps' activity; whose person has left is counted apart below (a join of
+        # every row to its person would cost more than the few leavers' rows).
+        stmt = (
+            select(
+                Activity.app_id,
+                func.count(func.distinct(case((recent, Activity.person_id)))),
+                *(func.max(case((Activity.source == source, 1), else_=0)) for source in stale),
+            )
+            .where(unindexed(Activity.tenant_id) == tid, Activity.app_id.in_(apps))
+            .group_by(Activity.app_id)
         )
-        recent = (
-            select(Activity.person_id, Activity.app_id)
+        active: dict[str, int] = {}
+        sources: dict[str, set[str]] = {}
+        for app_id, count, *reported in session.execute(stmt):
+            active[app_id] = count
+            sources[app_id] = {source for source, flag in zip(stale, reported, strict=True) if flag}
+        leavers = (
+            select(Activity.app_id, func.count(func.distinct(Activity.person_id)))
             .join(Person, Activity.person_id == Person.id)
             .where(
+                Person.tenant_id == tid,
+                Person.status.in_(OFFBOARDED),
                 Activity.tenant_id == tid,
                 Activity.app_id.in_(apps),
-                Activity.last_seen_at >= since,
-                func.coalesce(Person.status, "").not_in(OFFBOARDED),
+                recent,
             )
-            .distinct()
-            .order_by(Activity.person_id)
-            .execution_options(yield_per=STREAM_ROWS)
+            .group_by(Activity.app_id)
         )
-        held = (
-            select(Account.person_id, Seat.app_id, func.lower(Seat.sku))
-            .join(Account, Seat.account_id == Account.id)
-            .where(Seat.tenant_id == tid, Seat.app_id.in_(apps), Account.person_id.is_not(None))
-            .distinct()
-            .order_by(Account.person_id)
-            .execution_options(yield_per=STREAM_ROWS)
-        )
-        usage = Usage()
-        seats_of = _SeatsByPerson(session.execute(held))
-        for person_id, rows in itertools.groupby(session.execute(recent), key=lambda row: int(row[0])):
-            by_category: dict[str, list[str]] = defaultdict(list)
-            for _, app_id in rows:
-                usage.active[app_id] += 1
-                by_category[categories[app_id]].append(app_id)
-            pairs = [
-                pair
-                for group in by_category.values()
-                for pair in itertools.combinations(sorted(group), 2)
-            ]  # fmt: skip
-            if not pairs:
-                continue
-            seats = seats_of.get(person_id)
-            for pair in pairs:
-                usage.shared[pair] += 1
-                if len(usage.sample[pair]) < EVIDENCE_PEOPLE:
-                    usage.sample[pair].append(person_id)
-                usage.seats[pair].update(seat for seat in seats if seat[0] in pair)
-        return usage
+        for app_id, count in session.execute(leavers):
+            active[app_id] -= count
+        return {app_id: count for app_id, count in active.items() if count}, sources
+
+    def _shared(
+        self, session: Session, tenant: TenantView, settings: OverlapSettings, pairs: list[Pair]
+    ) -> list[Shared]:
+        """For each pair: the people active in both apps, the first ``EVIDENCE_PEOPLE`` of them and
+        their seats in the app to drop, in one statement per batch of pairs.
+
+        The walk starts from the dropped app's recent activity (usually the smaller app) and looks
+        each person up in the kept app through the activity table's unique index (tenant, person,
+        app): the work grows with the dropped apps' active people, not with the whole tenant.
+        """
+        result = [Shared() for _ in pairs]
+        for start in range(0, len(pairs), PAIRS_PER_STATEMENT):
+            batch = pairs[start : start + PAIRS_PER_STATEMENT]
+            for kind, pair_no, sku, value in session.execute(_shared_statement(tenant, settings, batch)):
+                found = result[start + pair_no]
+                if kind == "people":
+                    found.people = value
+                elif kind == "sample":
+                    found.sample.append(value)
+                else:
+                    found.seats[(batch[pair_no].drop.app_id, sku)] = value
+        for found in result:
+            found.sample.sort()
+        return result
 
     def _emails(self, session: Session, person_ids: list[int]) -> dict[int, str]:
         emails: dict[int, str] = {}
@@ -263,17 +280,6 @@ class Overlap(Analyzer):
             part = person_ids[start : start + 500]
             emails.update(session.execute(select(Person.id, Person.email).where(Person.id.in_(part))).all())
         return emails
-
-    def _activity_sources(self, session: Session, tid: str, apps: list[str]) -> dict[str, set[str]]:
-        result: dict[str, set[str]] = defaultdict(set)
-        stmt = (
-            select(Activity.app_id, Activity.source)
-            .where(Activity.tenant_id == tid, Activity.app_id.in_(apps))
-            .distinct()
-        )
-        for app_id, source in session.execute(stmt):
-            result[app_id].add(source)
-        return result
 
     def _costs(
         self,
@@ -427,6 +433,85 @@ class Overlap(Analyzer):
             evidence=evidence,
             app_id=drop.app_id,
         )
+
+
+def _since(tenant: TenantView, settings: OverlapSettings) -> datetime:
+    return datetime.combine(tenant.now.date() - timedelta(days=settings.active_days), time.min, tzinfo=UTC)
+
+
+def _shared_statement(
+    tenant: TenantView, settings: OverlapSettings, pairs: list[Pair]
+) -> CompoundSelect[Any]:
+    """Rows ``(kind, pair_no, sku, value)``: per pair, ``people`` active in both apps (leavers not
+    counted), a ``sample`` row per person among the first ``EVIDENCE_PEOPLE`` of them by id, and per
+    SKU of the dropped app, how many of them hold a ``seats`` of it."""
+    tid = tenant.tenant_id
+    since = _since(tenant, settings)
+    drops = sorted({pair.drop.app_id for pair in pairs})
+    # CAST gives the app columns text affinity on SQLite, which an automatic index on them needs.
+    listed = (
+        values(
+            column("pair_no", Integer), column("drop_app", String), column("keep_app", String), name="pairs"
+        )
+        .data(
+            [
+                (n, cast(literal(pair.drop.app_id), String), cast(literal(pair.keep.app_id), String))
+                for n, pair in enumerate(pairs)
+            ]
+        )
+        .cte("pairs")
+    )
+    # Materialized: one pass over the activity table, not one per pair.
+    dropped = (
+        select(Activity.person_id, Activity.app_id)
+        .where(
+            unindexed(Activity.tenant_id) == tid, Activity.app_id.in_(drops), Activity.last_seen_at >= since
+        )
+        .distinct()
+        .cte("dropped")
+        .prefix_with("MATERIALIZED")
+    )
+    kept = aliased(Activity)
+    in_kept = exists().where(
+        kept.tenant_id == tid,
+        kept.person_id == dropped.c.person_id,
+        kept.app_id == listed.c.keep_app,
+        kept.last_seen_at >= since,
+    )
+    both = (
+        select(listed.c.pair_no, dropped.c.person_id)
+        .select_from(dropped)
+        .join(listed, listed.c.drop_app == dropped.c.app_id)
+        .join(Person, Person.id == dropped.c.person_id)
+        .where(func.coalesce(Person.status, "").not_in(OFFBOARDED), in_kept)
+        .cte("both")
+        .prefix_with("MATERIALIZED")
+    )
+    held = (
+        select(Account.person_id, Seat.app_id, func.lower(Seat.sku).label("sku"))
+        .join(Account, Seat.account_id == Account.id)
+        .where(unindexed(Seat.tenant_id) == tid, Seat.app_id.in_(drops), Account.person_id.is_not(None))
+        .distinct()
+        .cte("held")
+        .prefix_with("MATERIALIZED")
+    )
+    ranked = select(
+        both.c.pair_no,
+        both.c.person_id,
+        func.row_number().over(partition_by=both.c.pair_no, order_by=both.c.person_id).label("n"),
+    ).subquery("ranked")
+    no_sku = cast(null(), String)
+    return union_all(
+        select(literal("people"), both.c.pair_no, no_sku, func.count()).group_by(both.c.pair_no),
+        select(literal("sample"), ranked.c.pair_no, no_sku, ranked.c.person_id).where(
+            ranked.c.n <= EVIDENCE_PEOPLE
+        ),
+        select(literal("seats"), both.c.pair_no, held.c.sku, func.count())
+        .select_from(both)
+        .join(listed, listed.c.pair_no == both.c.pair_no)
+        .join(held, and_(held.c.person_id == both.c.person_id, held.c.app_id == listed.c.drop_app))
+        .group_by(both.c.pair_no, held.c.sku),
+    )
 
 
 def _seats_money(drop: AppFacts, both: int, seats: Counter[tuple[str, str]]) -> Decimal:
