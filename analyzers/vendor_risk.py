@@ -37,9 +37,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
+from analyzers.sql import unindexed
 from collector.catalog import CatalogEntry
 from collector.models import Account, Activity, App, Person, SpendLine
-from collector.pools import MissingExchangeRate, effective_pools, to_currency
+from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
 
 CENT = Decimal("0.01")
 
@@ -86,13 +87,13 @@ class VendorRisk(Analyzer):
                 select(App.id, App.name, App.category).where(App.tenant_id == tenant.tenant_id)
             )
         }
-        spend = self._monthly_spend(session, tenant)
+        pools = effective_pools(session, tenant.tenant_id)
+        spend = self._monthly_spend(session, tenant, pools)
         total_spend = sum(spend.values(), Decimal(0))
         trend = self._trend(session, tenant, settings.trend_days)
         personal = self._personal_card(session, tenant)
-        people, departments = self._dependants(session, tenant)
-        renewals = self._renewals(session, tenant, settings.renewal_days)
-        findings = []
+        renewals = self._renewals(tenant, pools, settings.renewal_days)
+        at_risk = []
         for app_id, (name, category) in sorted(apps.items()):
             if settings.apps.get(app_id, AppPolicy()).exclude:
                 continue
@@ -102,8 +103,12 @@ class VendorRisk(Analyzer):
                 personal.get(app_id), renewals.get(app_id), len([v for v in spend.values() if v > 0]),
             )  # fmt: skip
             score = min(sum(points for points, _ in reasons), 100)
-            if score < settings.min_score:
-                continue
+            if score >= settings.min_score:
+                at_risk.append((app_id, name, category, entry, reasons, score))
+        # Who depends on an app is only worked out for the apps at risk (usually a handful).
+        people, departments = self._dependants(session, tenant, [app_id for app_id, *_ in at_risk])
+        findings = []
+        for app_id, name, category, entry, reasons, score in at_risk:
             alternatives = sorted(
                 other
                 for other, (_, other_category) in apps.items()
@@ -171,10 +176,12 @@ class VendorRisk(Analyzer):
             reasons.append((weights.renewal_due, f"renews on {renewal.isoformat()}: decide before then"))
         return reasons
 
-    def _monthly_spend(self, session: Session, tenant: TenantView) -> dict[str, Decimal]:
+    def _monthly_spend(
+        self, session: Session, tenant: TenantView, pools: list[EffectivePool]
+    ) -> dict[str, Decimal]:
         """Monthly spend per app: license pools where known, else the last 90 days of spend lines."""
         result: dict[str, Decimal] = defaultdict(Decimal)
-        for pool in effective_pools(session, tenant.tenant_id):
+        for pool in pools:
             price = pool.monthly_unit_price
             if price is None or not pool.seats_purchased:
                 continue
@@ -248,15 +255,25 @@ class VendorRisk(Analyzer):
         return dict(result)
 
     def _dependants(
-        self, session: Session, tenant: TenantView
+        self, session: Session, tenant: TenantView, app_ids: list[str]
     ) -> tuple[dict[str, int], dict[str, dict[str, int]]]:
-        """People per app (an account or any activity) and their departments, counted in SQL."""
+        """People per app of ``app_ids`` (an account or any activity) and their departments, counted
+        in SQL. Both tables are read whole (their indexes lead with the tenant, then not the app)."""
+        if not app_ids:
+            return {}, {}
+        tid = tenant.tenant_id
         users = (
             select(Account.app_id.label("app_id"), Account.person_id.label("person_id"))
-            .where(Account.tenant_id == tenant.tenant_id, Account.person_id.is_not(None))
+            .where(
+                unindexed(Account.tenant_id) == tid,
+                Account.app_id.in_(app_ids),
+                Account.person_id.is_not(None),
+            )
             .union(
                 select(Activity.app_id, Activity.person_id).where(
-                    Activity.tenant_id == tenant.tenant_id, Activity.last_seen_at.is_not(None)
+                    unindexed(Activity.tenant_id) == tid,
+                    Activity.app_id.in_(app_ids),
+                    Activity.last_seen_at.is_not(None),
                 )
             )
             .subquery()
@@ -273,10 +290,10 @@ class VendorRisk(Analyzer):
             departments[app_id][department or "(unknown)"] = count
         return dict(people), dict(departments)
 
-    def _renewals(self, session: Session, tenant: TenantView, days: int) -> dict[str, date]:
+    def _renewals(self, tenant: TenantView, pools: list[EffectivePool], days: int) -> dict[str, date]:
         today = tenant.now.date()
         result: dict[str, date] = {}
-        for pool in effective_pools(session, tenant.tenant_id):
+        for pool in pools:
             if pool.term_end and today <= pool.term_end <= today + timedelta(days=days):
                 result[pool.app_id] = min(result.get(pool.app_id, pool.term_end), pool.term_end)
         return result
