@@ -52,7 +52,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
@@ -157,10 +157,8 @@ class Offboarding(Analyzer):
                 .distinct()
             )
         )
-        rows = self._offboarded_rows(session, tid, settings)
-        if idp_apps:
-            domains = settings.company_domains or self._idp_domains(session, tid, idp_apps)
-            rows += self._absent_rows(session, tid, settings, idp_apps, domains)
+        domains = (settings.company_domains or self._idp_domains(session, tid, idp_apps)) if idp_apps else []
+        rows = self._rows(session, tid, settings, idp_apps, domains)
         holdings = self._holdings(rows, settings)
         if not holdings:
             return []
@@ -215,15 +213,7 @@ class Offboarding(Analyzer):
         kind_ok = or_(Account.kind.is_(None), Account.kind.not_in(kinds)) if kinds else true()
         return and_(kind_ok, or_(live, Seat.id.is_not(None)))
 
-    def _offboarded_rows(self, session: Session, tid: str, settings: OffboardingSettings) -> list[Row]:
-        stmt = self._select().where(
-            Person.tenant_id == tid,
-            Person.status.in_(OFFBOARDED),
-            self._holds_something(settings, settings.exclude_account_kinds),
-        )
-        return [Row(*r) for r in session.execute(stmt)]
-
-    def _absent_rows(
+    def _rows(
         self,
         session: Session,
         tid: str,
@@ -231,21 +221,39 @@ class Offboarding(Analyzer):
         idp_apps: list[str],
         domains: Iterable[str],
     ) -> list[Row]:
+        """The accounts (with their seats) of people who left the IdP, and -- when the tenant has an
+        IdP -- those of people in its domains who are missing from it, in one pass over the accounts.
+
+        The people are picked first (a few thousand on a large tenant), so that the accounts are
+        matched against a list of them, and the seats are looked up only once.
+        """
+        offboarded = Person.status.in_(OFFBOARDED)
         domain_match = [Person.email.like(f"%@{d.lower()}") for d in sorted(set(domains))]
-        if not domain_match:
-            return []
-        # The people with an IdP account, worked out once: a NOT EXISTS per row would read every
-        # account of the tenant for each of them on SQLite (no index leads with person_id).
-        in_idp = select(Account.person_id).where(
-            Account.tenant_id == tid, Account.app_id.in_(idp_apps), Account.person_id.is_not(None)
-        )
+        if idp_apps and domain_match:
+            # The people with an IdP account, worked out once: a NOT EXISTS per row would read every
+            # account of the tenant for each of them on SQLite (no index leads with person_id).
+            in_idp = select(Account.person_id).where(
+                Account.tenant_id == tid, Account.app_id.in_(idp_apps), Account.person_id.is_not(None)
+            )
+            absent = and_(
+                Person.id.not_in(in_idp),
+                func.coalesce(Person.status, "").not_in(OFFBOARDED),
+                or_(*domain_match),
+            )
+        else:
+            absent = false()
+        people = select(Person.id).where(Person.tenant_id == tid, or_(offboarded, absent))
         stmt = self._select().where(
             Person.tenant_id == tid,
-            Person.id.not_in(in_idp),
-            func.coalesce(Person.status, "").not_in(OFFBOARDED),
-            Account.app_id.not_in(idp_apps),
-            or_(*domain_match),
-            self._holds_something(settings, [*settings.exclude_account_kinds, "guest"]),
+            Account.person_id.in_(people),
+            or_(
+                and_(offboarded, self._holds_something(settings, settings.exclude_account_kinds)),
+                and_(
+                    func.coalesce(Person.status, "").not_in(OFFBOARDED),
+                    Account.app_id.not_in(idp_apps),
+                    self._holds_something(settings, [*settings.exclude_account_kinds, "guest"]),
+                ),
+            ),
         )
         return [Row(*r) for r in session.execute(stmt)]
 
