@@ -60,11 +60,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy import and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
-from analyzers.unused_seats import monthly_price
+from analyzers.unused_seats import KEY_SEPARATOR, monthly_price
 from collector.models import Account, Activity, App, Person, Seat
 from collector.pools import EffectivePool, effective_pools
 
@@ -194,7 +194,7 @@ class Renewals(Analyzer):
         if not due:
             return []
         apps = sorted({pool.app_id for pool, _ in due})
-        usage = self._usage(session, tenant, settings, apps)
+        usage = self._usage(session, tenant, settings, [pool for pool, _ in due])
         activity_sources = self._activity_sources(session, tenant.tenant_id, apps)
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all())
         return [
@@ -211,52 +211,73 @@ class Renewals(Analyzer):
         ]
 
     def _usage(
-        self, session: Session, tenant: TenantView, settings: RenewalsSettings, apps: list[str]
+        self, session: Session, tenant: TenantView, settings: RenewalsSettings, pools: list[EffectivePool]
     ) -> dict[tuple[str, str], Usage]:
-        """Seats assigned, needed, without usage data and held by leavers, per pool, counted in SQL."""
+        """Seats assigned, needed, without usage data and held by leavers, per pool, counted in SQL.
+
+        Only the seats of ``pools`` are read (matched on app and SKU spelling in one key column), so
+        the lookups of each holder's activity are done for the pools that renew, not whole apps.
+        """
         tid = tenant.tenant_id
         by_days: dict[int, list[str]] = defaultdict(list)
-        for app_id in apps:
-            by_days[settings.active_days_for(app_id)].append(app_id)
+        for pool in pools:
+            by_days[settings.active_days_for(pool.app_id)] += [
+                f"{pool.app_id}{KEY_SEPARATOR}{sku}" for sku in pool.seat_skus
+            ]
         fresh = Activity.source.not_in(sorted(tenant.stale_sources)) if tenant.stale_sources else true()
         holder = func.coalesce(Account.person_id, -Account.id)
         leaver = func.coalesce(Person.status, "").in_(OFFBOARDED)
-        any_data = exists().where(
-            Activity.tenant_id == tid,
-            Activity.person_id == Account.person_id,
-            Activity.app_id == Seat.app_id,
-        )
         kinds = settings.needed_account_kinds
         by_kind = Account.kind.in_(kinds) if kinds else false()
         result: dict[tuple[str, str], Usage] = {}
-        for days, app_ids in sorted(by_days.items()):
+        for days, keys in sorted(by_days.items()):
+            if not keys:
+                continue
             since = datetime.combine(tenant.now.date() - timedelta(days=days), time.min, tzinfo=UTC)
-            recent = exists().where(
-                Activity.tenant_id == tid,
-                Activity.person_id == Account.person_id,
-                Activity.app_id == Seat.app_id,
-                Activity.last_seen_at >= since,
-                fresh,
+            # The holder's usage of the app in one index lookup per seat: NULL when no source knows
+            # it, 2 when a fresh source saw them since ``since``, else 1.
+            usage = (
+                select(func.max(case((and_(Activity.last_seen_at >= since, fresh), 2), else_=1)))
+                .where(
+                    Activity.tenant_id == tid,
+                    Activity.person_id == Account.person_id,
+                    Activity.app_id == Seat.app_id,
+                )
+                .scalar_subquery()
             )
-            joined = Seat.assigned_at >= since  # new joiners have not had the time to use it
-            needed = and_(~leaver, or_(by_kind, recent, joined, ~any_data))
-            stmt = (
+            # Materialized: each seat's facts are worked out once, not once per count below.
+            seats = (
                 select(
                     Seat.app_id,
-                    func.lower(Seat.sku),
-                    func.count(func.distinct(holder)),
-                    func.count(func.distinct(case((needed, holder)))),
-                    func.count(func.distinct(case((and_(~leaver, ~any_data), holder)))),
-                    func.count(func.distinct(case((leaver, holder)))),
-                    func.count(func.distinct(case((and_(~leaver, recent), holder)))),
+                    func.lower(Seat.sku).label("sku"),
+                    holder.label("holder"),
+                    leaver.label("leaver"),
+                    by_kind.label("by_kind"),
+                    (Seat.assigned_at >= since).label("joined"),  # new joiners have not had the time
+                    usage.label("usage"),
                 )
                 .join(Account, Seat.account_id == Account.id)
                 .outerjoin(Person, Account.person_id == Person.id)
-                .where(Seat.tenant_id == tid, Seat.app_id.in_(app_ids))
-                .group_by(Seat.app_id, func.lower(Seat.sku))
+                .where(Seat.tenant_id == tid, (Seat.app_id + KEY_SEPARATOR + Seat.sku).in_(sorted(keys)))
+                .cte("seats")
+                .prefix_with("MATERIALIZED")
             )
-            for app_id, sku, assigned, need, no_data, gone, seen in session.execute(stmt):
-                result[(app_id, sku.casefold())] = Usage(assigned, need, no_data, gone, seen)
+            c = seats.c
+            stayed = ~c.leaver
+            recent = func.coalesce(c.usage, 0) == 2
+            no_data = c.usage.is_(None)
+            needed = and_(stayed, or_(c.by_kind, recent, c.joined, no_data))
+            stmt = select(
+                c.app_id,
+                c.sku,
+                func.count(func.distinct(c.holder)),
+                func.count(func.distinct(case((needed, c.holder)))),
+                func.count(func.distinct(case((and_(stayed, no_data), c.holder)))),
+                func.count(func.distinct(case((c.leaver, c.holder)))),
+                func.count(func.distinct(case((and_(stayed, recent), c.holder)))),
+            ).group_by(c.app_id, c.sku)
+            for app_id, sku, assigned, need, without, gone, seen in session.execute(stmt):
+                result[(app_id, sku.casefold())] = Usage(assigned, need, without, gone, seen)
         return result
 
     def _activity_sources(self, session: Session, tid: str, apps: list[str]) -> dict[str, set[str]]:
