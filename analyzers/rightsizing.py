@@ -33,18 +33,18 @@ Example policy::
 from __future__ import annotations
 
 import fnmatch
-from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, Person, Seat
 from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
+from collector.timeutil import UtcDateTime
 
 CENT = Decimal("0.01")
 # Someone active only in mail and chat: no OneDrive or SharePoint files, which is where the desktop
@@ -112,7 +112,7 @@ class Rightsizing(Analyzer):
                 if pool is None:
                     continue
                 from_price = _monthly(pool, tenant)
-                for holder in self._holders(session, tenant, rule.app, pool.sku, since):
+                for holder in self._holders(session, tenant, rule, rule.app, pool.sku, since):
                     key = (rule.app, pool.sku, holder["email"])
                     if key in seen or _excluded(holder["email"], settings.exclude_people):
                         continue
@@ -133,44 +133,54 @@ class Rightsizing(Analyzer):
             return None
 
     def _holders(
-        self, session: Session, tenant: TenantView, app_id: str, sku: str, since: Any
+        self, session: Session, tenant: TenantView, rule: TierRule, app_id: str, sku: str, since: datetime
     ) -> list[dict[str, Any]]:
-        """Holders of ``sku`` with the features each used since ``since``, per source (set-based)."""
-        holders_stmt = (
-            select(Person.id, Person.email, Person.department)
-            .join(Account, Account.person_id == Person.id)
-            .join(Seat, Seat.account_id == Account.id)
-            .where(Seat.tenant_id == tenant.tenant_id, Seat.app_id == app_id, Seat.sku == sku)
-            .distinct()
-        )
-        holders = {
-            pid: {"email": email, "department": dept} for pid, email, dept in session.execute(holders_stmt)
-        }
+        """Holders of ``sku`` who, since ``since``, used some features and only ones ``rule`` covers,
+        with the latest use of each of those features and every source reporting on their features.
+
+        The database picks them (grouping each holder's per-feature activity), so only the few
+        candidates for a cheaper tier come back, never every holder's activity.
+        """
+        tid = tenant.tenant_id
         holder_ids = (
             select(Account.person_id)
             .join(Seat, Seat.account_id == Account.id)
-            .where(Seat.tenant_id == tenant.tenant_id, Seat.app_id == app_id, Seat.sku == sku)
+            .where(Seat.tenant_id == tid, Seat.app_id == app_id, Seat.sku == sku)
         )
-        features_stmt = select(
-            Activity.person_id, Activity.feature, Activity.source, Activity.last_seen_at
-        ).where(
-            Activity.tenant_id == tenant.tenant_id,
-            Activity.app_id == app_id,
-            Activity.feature != "",
-            Activity.person_id.in_(holder_ids),
+        recent = Activity.last_seen_at >= since
+        per_feature = and_(Activity.tenant_id == tid, Activity.app_id == app_id, Activity.feature != "")
+        light = (
+            select(Activity.person_id)
+            .where(per_feature, Activity.person_id.in_(holder_ids))
+            .group_by(Activity.person_id)
+            .having(
+                func.max(case((recent, 1), else_=0)) == 1,
+                func.max(case((and_(recent, Activity.feature.not_in(rule.covers)), 1), else_=0)) == 0,
+            )
         )
-        used: dict[int, dict[str, Any]] = defaultdict(lambda: {"features": {}, "sources": set()})
-        for person_id, feature, source, last_seen in session.execute(features_stmt):
-            entry = used[person_id]
+        stmt = (
+            select(
+                Person.id,
+                Person.email,
+                Person.department,
+                Activity.feature,
+                Activity.source,
+                type_coerce(func.max(case((recent, Activity.last_seen_at))), UtcDateTime()),
+            )
+            .join(Activity, and_(Activity.person_id == Person.id, per_feature))
+            .where(Person.tenant_id == tid, Person.id.in_(light))
+            .group_by(Person.id, Person.email, Person.department, Activity.feature, Activity.source)
+        )
+        found: dict[int, dict[str, Any]] = {}
+        for person_id, email, department, feature, source, last_seen in session.execute(stmt):
+            entry = found.setdefault(
+                person_id, {"email": email, "department": department, "features": {}, "sources": set()}
+            )
             entry["sources"].add(source)
-            if last_seen is not None and last_seen >= since:
+            if last_seen is not None:
                 previous = entry["features"].get(feature)
                 entry["features"][feature] = max(previous, last_seen) if previous else last_seen
-        result = []
-        for person_id, info in sorted(holders.items(), key=lambda kv: str(kv[1]["email"])):
-            if person_id in used:
-                result.append({**info, **used[person_id]})
-        return result
+        return sorted(found.values(), key=lambda info: str(info["email"]))
 
     def _judge(
         self,
