@@ -2,9 +2,9 @@
 """Generate the Northwind Robotics sample tenant: the exports csv_import reads, and the findings
 the analyzers must make from them.
 
-Northwind Robotics (tenant ``northwind``, USD) has 150 people and 15 apps, exported on 2026-11-20.
+Northwind Robotics (tenant ``northwind``, USD) has 150 people and 16 apps, exported on 2026-11-20.
 Most people use what they hold; some seats are wasted on purpose (the ``PLANTED``, ``IDLE_M365``,
-``LEAVERS`` and ``DELETED`` tables, explained in README.md). ``expected_findings.json`` is computed here from
+``LEAVERS`` and ``DELETED`` tables, explained in README.md), and one vendor is at risk (``ON_CALL_*``). ``expected_findings.json`` is computed here from
 those planted facts and the pool prices, not by running an analyzer, so that it can check one.
 
 Standard library only and seeded: every run writes the same bytes. ::
@@ -116,6 +116,7 @@ docusign | Docusign Business Pro | 480.00 | annual | annual | 2026-02-20 | 2027-
 adobe_cc | Creative Cloud All Apps | 89.99 | monthly | annual | 2025-12-18 | 2026-12-17 | yes | 14 | monthly | 2
 1password | 1Password Business | 95.88 | annual | annual | 2026-05-01 | 2027-04-30 | yes | 30 | annual | 0
 loom | Loom Business | 180.00 | annual | annual | 2026-03-10 | 2027-03-09 | no | | annual | 0
+opsgenie | Opsgenie Standard | 19.95 | monthly | monthly | | | yes | | monthly | 0
 """)
 ]
 GOOGLE_SKU, M365_APPS, POWER_BI = POOLS[0].sku, POOLS[1].sku, POOLS[2].sku
@@ -142,6 +143,7 @@ docusign | 2021-09-01
 adobe_cc | 2019-06-01
 1password | 2022-10-03
 loom | 2025-02-03
+opsgenie | 2021-05-03
 """)
 }
 
@@ -271,6 +273,21 @@ DELETED = Leaver(
     _at("2026-11-05 15:10"), ("figma",),
 )  # fmt: skip
 DELETED_SEAT_SINCE = date(2025, 3, 3)
+
+# An at-risk vendor. Engineering's on-call rota has paged through Opsgenie since 2021: eight
+# engineers hold a seat and acknowledge alerts every week. Atlassian stopped selling Opsgenie in 2025
+# and ends it on 2027-04-05 (the built-in catalog's entry says so, and that Atlassian acquired it),
+# so the vendor_risk analyzer scores it 60 (end of life) + 15 (acquired) = 75: HIGH. Its seats are
+# all used, so no other analyzer has anything to say about it. Drawn from a generator of its own,
+# so that the rest of the sample stays as it was.
+ON_CALL_APP, ON_CALL_PEOPLE = "opsgenie", 8
+ON_CALL_RISK = {
+    "score": 75,
+    "reasons": [
+        {"points": 60, "reason": "end of life announced for 2027-04-05"},
+        {"points": 15, "reason": "acquired by Atlassian: roadmap and pricing may change"},
+    ],
+}
 
 # Tools nobody approved, paid on company cards (shadow IT):
 # merchant | description | monthly amount | first charge | cards paying it
@@ -430,6 +447,7 @@ class Tenant:
             key = (self.person(plant.name).email, plant.app)
             self.assigned[key], self.last_seen[key] = plant.assigned, plant.last_seen
         self._deleted_from_google()
+        self._on_call()
 
     def _deleted_from_google(self) -> None:
         """Add the deleted leaver last, with the Figma seat of the first Marketing Figma holder."""
@@ -445,6 +463,21 @@ class Tenant:
                 x.last_seen,
             )
         self.people.append(gone)
+
+    def _on_call(self) -> None:
+        """Give the first engineers nothing else is planted on an Opsgenie seat, used this week."""
+        rng = random.Random(f"{SEED}-{ON_CALL_APP}")
+        planted = {p.name for p in PLANTED}
+        engineers = [
+            p for p in self.people if p.department == "Engineering" and not p.left and p.name not in planted
+        ]
+        for person in engineers[:ON_CALL_PEOPLE]:
+            person.apps.append(ON_CALL_APP)
+            key = (person.email, ON_CALL_APP)
+            self.assigned[key] = max(person.started, ADOPTED[ON_CALL_APP]) + timedelta(
+                days=rng.randrange(0, 4)
+            )
+            self.last_seen[key] = EXPORTED_AT - timedelta(seconds=rng.randrange(3600, 7 * 86400))
 
     def _use(self, person: Person, app: str) -> None:
         """Give ``person`` a seat of ``app`` and a last use of it that no rule flags."""
@@ -696,6 +729,7 @@ docusign | Docusign, Inc.
 adobe_cc | Adobe Inc.
 1password | AgileBits Inc. (1Password)
 loom | Loom, Inc.
+opsgenie | Atlassian Opsgenie
 """)
 )
 
@@ -942,9 +976,30 @@ def overlap(tenant: Tenant) -> tuple[list[dict[str, object]], list[dict[str, obj
     return found, allowed
 
 
+def vendor_risk(tenant: Tenant) -> list[dict[str, object]]:
+    """The at-risk vendor: Opsgenie, its score and reasons from the catalog's facts (ON_CALL_RISK),
+    the money that depends on it (seats bought x price, no waste) and who uses it."""
+    pool = POOL[ON_CALL_APP]
+    holders = tenant.holders(pool)
+    return [
+        {
+            "rule": "vendor_risk",
+            "app": ON_CALL_APP,
+            "sku": None,
+            "subject": ON_CALL_APP,
+            "monthly_waste": money(Decimal(0)),  # exposure, not waste
+            "severity": "high",  # a score of 70 or more
+            **ON_CALL_RISK,
+            "monthly_spend_at_risk": money(pool.monthly_price * tenant.purchased(pool)),
+            "people_depending": len(holders),
+            "departments": {"Engineering": len(holders)},
+        }
+    ]
+
+
 def expected_findings(tenant: Tenant) -> dict[str, object]:
     """The unused_seats findings the planted facts call for, the offboarding gaps and the
-    findings of renewals, shadow_it and overlap."""
+    findings of renewals, shadow_it, overlap and vendor_risk."""
     findings, near_misses = [], []
     for plant in PLANTED:
         pool, person = POOL[plant.app], tenant.person(plant.name)
@@ -1034,12 +1089,14 @@ def expected_findings(tenant: Tenant) -> dict[str, object]:
     renewal_findings = renewals(tenant)
     shadow_findings = shadow_it(tenant)
     overlap_findings, allowed = overlap(tenant)
+    risk_findings = vendor_risk(tenant)
     by_analyzer = {
         "unused_seats": findings,
         "offboarding": offboarding,
         "renewals": renewal_findings,
         "shadow_it": shadow_findings,
         "overlap": overlap_findings,
+        "vendor_risk": risk_findings,
     }
     counted_twice = _sum([f for f in offboarding if f["also_unused_seats"]])
     return {
@@ -1081,6 +1138,8 @@ def expected_findings(tenant: Tenant) -> dict[str, object]:
             "not_flagged": allowed,
             "monthly_waste_total": _sum(overlap_findings),
         },
+        # Exposure, not waste: the spend at risk is in the evidence, monthly_waste is 0.
+        "vendor_risk": {"findings": risk_findings, "monthly_waste_total": _sum(risk_findings)},
         # What the daemon's waste metrics, `saaswatch findings` and showback add up to: every open
         # finding of every analyzer, so a leaver's inactive seat counts twice (counted_twice).
         "all_analyzers": {

@@ -714,9 +714,9 @@ def test_sample_exports_read_cleanly() -> None:
         ("northwind/exports/google_users.csv", 150),
         ("northwind/exports/m365_users.csv", 35),
         ("northwind/exports/m365_activity.csv", 35),
-        ("northwind/exports/seats.csv", 707),
-        ("northwind/exports/license_pools.csv", 15),  # slack and salesforce are contracts
-        ("northwind/exports/spend.csv", 149),
+        ("northwind/exports/seats.csv", 715),
+        ("northwind/exports/license_pools.csv", 16),  # slack and salesforce are contracts
+        ("northwind/exports/spend.csv", 161),
     ]
     people = {p.email: p for p in only(records, PersonRecord) if p.status}
     assert len(people) == 150

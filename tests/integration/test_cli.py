@@ -63,7 +63,7 @@ def test_sync_then_findings_list_exactly_the_planted_waste(sample: Path) -> None
     assert found == planted
     assert not [f for f in rows if f["verdict"] != "fail"]  # every source is fresh: no UNKNOWN
     by_key = {(f["analyzer"], f["subject"]): f for f in rows}
-    for analyzer in ("offboarding", "renewals", "shadow_it", "overlap"):
+    for analyzer in ("offboarding", "renewals", "shadow_it", "overlap", "vendor_risk"):
         for planted_finding in EXPECTED[analyzer]["findings"]:
             finding = by_key[(analyzer, planted_finding["subject"])]
             if analyzer == "offboarding":
@@ -72,7 +72,10 @@ def test_sync_then_findings_list_exactly_the_planted_waste(sample: Path) -> None
                         planted_finding["subject"], planted_finding["sku"])
                 )  # fmt: skip
             assert finding["severity"] == planted_finding["severity"], finding["title"]
-            for key in ("monthly_saving", "recommended_seats", "seats_needed", "deadline", "keep", "drop"):
+            for key in (
+                "monthly_saving", "recommended_seats", "seats_needed", "deadline", "keep", "drop",
+                "score", "reasons", "monthly_spend_at_risk", "people_depending", "departments",
+            ):  # fmt: skip
                 if key in planted_finding:
                     assert finding["evidence"][key] == planted_finding[key], (key, finding["title"])
 

@@ -39,7 +39,6 @@ SAMPLE_LACKS: dict[tuple[str, str], str] = {
     ("saaswatch-fleet.json", "UNKNOWN findings"): "no source of the sample is stale, so no UNKNOWN finding",
     ("saaswatch-fleet.json", "UNKNOWN findings per tenant and analyzer"): "as above",
     ("saaswatch-tenant.json", "UNKNOWN findings"): "as above",
-    ("saaswatch-tenant.json", "Vendor risk score"): "no app of the sample scores at or above min_score yet",
 }
 
 Json = dict[str, Any]
