@@ -89,13 +89,16 @@ class Daemon:
                     name=f"sync {tenant.id}/{connector.source}",
                     next_run_time=now if connector.schedule.run_at_start else None,
                 )
+            # A sync due at start analyses when it ends; analysing before it would judge a store
+            # that is about to change (and, on a first start, flag every seat of a half-read export).
+            syncs_at_start = any(c.enabled and c.schedule.run_at_start for c in tenant.connectors)
             self.scheduler.add_job(
                 self.analyze,
                 trigger=IntervalTrigger(seconds=int(ANALYSIS_INTERVAL.total_seconds()), timezone=UTC),
                 args=(tenant.id,),
                 id=f"analyze:{tenant.id}",
                 name=f"analyze {tenant.id}",
-                next_run_time=now,
+                next_run_time=now + ANALYSIS_INTERVAL if syncs_at_start else now,
             )
             if tenant.digest is not None and tenant.digest.enabled:
                 self.scheduler.add_job(
@@ -111,7 +114,9 @@ class Daemon:
             return
         tenant = self.config.tenant(tenant_id)
         connector = next(c for c in tenant.connectors if c.source == source)
-        with self.syncing_lock:
+        # Taken under the tenant's analysis lock: a sync never starts writing while an analysis of
+        # the tenant is reading, and an analysis that starts after this sees it in flight.
+        with self.tenant_locks[tenant_id], self.syncing_lock:
             self.syncing[tenant_id] += 1
         try:
             apply_tenant_config(self.store, tenant, self.config.catalog_for(tenant))
@@ -134,12 +139,13 @@ class Daemon:
     def analyze(self, tenant_id: str) -> None:
         """Run the tenant's analyzers, unless one of its syncs is still running (the last sync to
         finish runs them)."""
-        with self.syncing_lock:
-            if self.syncing[tenant_id]:
-                log.debug("analysis of %s deferred: %d sync(s) in flight", tenant_id, self.syncing[tenant_id])
-                return
         tenant: TenantConfig = self.config.tenant(tenant_id)
         with self.tenant_locks[tenant_id]:
+            with self.syncing_lock:
+                in_flight = self.syncing[tenant_id]
+            if in_flight:
+                log.debug("analysis of %s deferred: %d sync(s) in flight", tenant_id, in_flight)
+                return
             try:
                 run_analyzers(self.store, tenant, catalog=self.config.catalog_for(tenant))
             except Exception:

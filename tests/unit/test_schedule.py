@@ -87,3 +87,23 @@ def test_analysis_waits_for_the_last_sync_of_the_tenant_in_flight(
     daemon.syncing["one"] = 0
     daemon.analyze("one")
     assert analysed == ["one"]
+
+
+def test_the_first_analysis_waits_for_the_syncs_due_at_start(tmp_path: Path) -> None:
+    start = ConnectorConfig(id="csv_import", name="a")
+    later = ConnectorConfig(id="csv_import", name="b", schedule=Schedule(run_at_start=False))
+    tenants = [
+        TenantConfig(id="syncs", name="S", connectors=[start]),
+        TenantConfig(id="waits", name="W", connectors=[later]),
+    ]
+    config = Config(tenants=tenants, base_dir=tmp_path, metrics={"listen": "127.0.0.1:0"})
+    daemon = Daemon(config, Store(f"sqlite:///{tmp_path}/d.sqlite3"))
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    daemon.scheduler.start(paused=True)
+    try:
+        daemon.schedule_jobs(now)
+        first = {job.id: job.next_run_time for job in daemon.scheduler.get_jobs()}
+    finally:
+        daemon.scheduler.shutdown(wait=False)
+    assert first["analyze:syncs"] == now + timedelta(hours=1)  # its sync at start analyses when done
+    assert first["analyze:waits"] == now  # nothing syncs now: judge the stored data at once
