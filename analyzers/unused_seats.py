@@ -391,9 +391,17 @@ def _flagging_statement(
         seat_filter.append(Seat.app_id.in_(sorted({pool.app_id for pool in pools})))
     candidates = (
         select(
-            Seat.id.label("seat_id"),
             Seat.app_id,
             (Seat.app_id + KEY_SEPARATOR + Seat.sku).label("pool_key"),
+            # What the holder's finding needs of the seat and its account, carried along: read
+            # again by primary key, PostgreSQL hashes both whole tables instead.
+            Seat.source.label("seat_source"),
+            Seat.assigned_at,
+            Account.id.label("account_id"),
+            Account.person_id,
+            Account.email,
+            Account.kind,
+            Account.created_at.label("account_created_at"),
             usage.c.fresh_last,
             usage.c.stale,
         )
@@ -430,28 +438,24 @@ def _flagging_statement(
         .cte("judged")
     )
     c = candidates.c
-    # The candidates' own seat and account rows, read by primary key (few, unlike all seats).
-    seat, account = aliased(Seat), aliased(Account)
-    holder = func.coalesce(account.person_id, -account.id)
-    excluded = case((account.kind.in_(kinds), 1), else_=0) if kinds else literal(0)
+    holder = func.coalesce(c.person_id, -c.account_id)
+    excluded = case((c.kind.in_(kinds), 1), else_=0) if kinds else literal(0)
     held = (
         select(
             judged.c.pool_no,
             holder.label("holder"),
             func.min(c.app_id).label("app_id"),
-            func.min(account.person_id).label("person_id"),
-            func.min(account.email).label("account_email"),
-            type_coerce(func.min(seat.assigned_at), UtcDateTime()).label("assigned_at"),
-            type_coerce(func.min(account.created_at), UtcDateTime()).label("account_created_at"),
-            func.aggregate_strings(seat.source, ",").label("seat_sources"),
+            func.min(c.person_id).label("person_id"),
+            func.min(c.email).label("account_email"),
+            type_coerce(func.min(c.assigned_at), UtcDateTime()).label("assigned_at"),
+            type_coerce(func.min(c.account_created_at), UtcDateTime()).label("account_created_at"),
+            func.aggregate_strings(c.seat_source, ",").label("seat_sources"),
             type_coerce(func.max(c.fresh_last), UtcDateTime()).label("fresh_last"),
             func.max(c.stale).label("stale"),
             type_coerce(func.max(judged.c.grace), UtcDateTime()).label("grace"),
         )
         .select_from(candidates)
         .join(judged, judged.c.pool_key == c.pool_key)
-        .join(seat, seat.id == c.seat_id)
-        .join(account, account.id == seat.account_id)
         .group_by(judged.c.pool_no, holder)
         .having(func.max(excluded) == 0)
         .subquery("held")
