@@ -901,8 +901,8 @@ def run_all(args: argparse.Namespace, url: str, label: str) -> None:
     print(f"\n{label}: {_machine()}; load average before the steps {os.getloadavg()[0]:.1f}", flush=True)
     floor_result = _step(args, "floor", url) if "floor" in steps else None
     base = floor_result["wall"] if floor_result else None
-    if floor_result is not None:
-        _unused_table(label, floor_result, [], base)
+    if floor_result is not None and "unused" not in steps:
+        print(f"floor (bare SQL): {floor_result['wall']:.2f}s, {floor_result['rows']:,} rows")
     if "unused" in steps:
         runs = [_step(args, "analyze", url, *_profile(args, label, f"unused{n}")) for n in (1, 2)]
         _unused_table(label, floor_result, runs, base)
