@@ -12,12 +12,15 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
 from collector.catalog import Catalog, builtin_catalog
+
+if TYPE_CHECKING:  # collector.pools reaches the config, which imports the analyzers
+    from collector.pools import EffectivePool
 
 
 class Verdict(enum.StrEnum):
@@ -48,6 +51,17 @@ class TenantView:
     stale_sources: dict[str, str] = field(default_factory=dict)
     # The vendor catalog as this tenant sees it (facts about vendors: founded, ownership, SSO ...).
     catalog: Catalog = field(default_factory=builtin_catalog)
+    # The tenant's effective license pools, worked out once for a whole analysis run (seven analyzers
+    # need them, and on a large tenant each reading costs a second or more); None: read on demand.
+    pools: tuple[EffectivePool, ...] | None = None
+
+    def license_pools(self, session: Session) -> list[EffectivePool]:
+        """The tenant's effective pools: the ones worked out for this run, else read from ``session``."""
+        from collector.pools import effective_pools
+
+        if self.pools is not None:
+            return list(self.pools)
+        return effective_pools(session, self.tenant_id)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, App, BilledItem, Seat
-from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
+from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 
 CENT = Decimal("0.01")
 MONTHS = {"monthly": Decimal(1), "annual": Decimal(12)}
@@ -67,7 +67,7 @@ class BillingReconciliation(Analyzer):
         billed = self._billed(session, tenant, settings)
         if not billed:
             return []
-        pools = {pool.key: pool for pool in effective_pools(session, tenant.tenant_id)}
+        pools = {pool.key: pool for pool in tenant.license_pools(session)}
         active = self._active(session, tenant, settings.active_days, sorted({k[0] for k in billed}))
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all())
         findings = []

@@ -58,7 +58,6 @@ from sqlalchemy.orm import Session
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from analyzers.unused_seats import monthly_price
 from collector.models import Account, Activity, App, Person, Seat
-from collector.pools import effective_pools
 
 CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
@@ -165,7 +164,7 @@ class Offboarding(Analyzer):
         people = sorted({h.person_id for h in holdings})
         idp_sign_in = self._last_seen(session, tid, people, app_ids=idp_apps)
         last_seen = self._last_seen(session, tid, people, app_ids=None)
-        pools = {pool.key: pool for pool in effective_pools(session, tid)}
+        pools = {pool.key: pool for pool in tenant.license_pools(session)}
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tid)).all())
         idp_names = [names.get(app_id, app_id) for app_id in idp_apps]
         findings = []

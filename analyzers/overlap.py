@@ -71,7 +71,7 @@ from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, T
 from analyzers.sql import unindexed
 from analyzers.unused_seats import severity_for
 from collector.models import Account, Activity, App, Person, Seat, SpendLine
-from collector.pools import MissingExchangeRate, effective_pools, to_currency
+from collector.pools import MissingExchangeRate, to_currency
 
 CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
@@ -293,7 +293,7 @@ class Overlap(Analyzer):
         seats: dict[str, int] = defaultdict(int)
         notes: dict[str, list[str]] = defaultdict(list)
         prices: dict[tuple[str, str], Decimal] = {}
-        for pool in effective_pools(session, tenant.tenant_id):
+        for pool in tenant.license_pools(session):
             if pool.app_id not in apps:
                 continue
             count = pool.seats_purchased if pool.seats_purchased is not None else pool.seats_assigned

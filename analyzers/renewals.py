@@ -66,7 +66,7 @@ from sqlalchemy.orm import Session
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from analyzers.unused_seats import KEY_SEPARATOR, monthly_price
 from collector.models import Account, Activity, App, Person, Seat
-from collector.pools import EffectivePool, effective_pools
+from collector.pools import EffectivePool
 
 CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
@@ -185,7 +185,7 @@ class Renewals(Analyzer):
         assert isinstance(settings, RenewalsSettings)
         today = tenant.now.date()
         due: list[tuple[EffectivePool, Term]] = []
-        for pool in effective_pools(session, tenant.tenant_id):
+        for pool in tenant.license_pools(session):
             if settings.excludes(pool):
                 continue
             term = term_of(pool, today, settings.windows_days)

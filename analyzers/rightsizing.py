@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, Person, Seat
-from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
+from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 from collector.timeutil import UtcDateTime
 
 CENT = Decimal("0.01")
@@ -100,7 +100,7 @@ class Rightsizing(Analyzer):
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         settings = self.settings
         assert isinstance(settings, RightsizingSettings)
-        pools = {pool.key: pool for pool in effective_pools(session, tenant.tenant_id)}
+        pools = {pool.key: pool for pool in tenant.license_pools(session)}
         since = tenant.now - timedelta(days=settings.window_days)
         findings: list[FindingDraft] = []
         seen: set[tuple[str, str, str]] = set()

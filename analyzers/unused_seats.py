@@ -62,7 +62,7 @@ from sqlalchemy.orm import Session, aliased
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from collector.models import Account, Activity, App, Person, Seat
-from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
+from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 from collector.timeutil import UtcDateTime
 
 CENT = Decimal("0.01")
@@ -182,7 +182,7 @@ class UnusedSeats(Analyzer):
         app_names = dict(
             session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all()
         )
-        pools = {pool.key: pool for pool in effective_pools(session, tenant.tenant_id)}
+        pools = {pool.key: pool for pool in tenant.license_pools(session)}
         judged = [
             pool
             for _key, pool in sorted(pools.items())

@@ -40,7 +40,7 @@ from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, T
 from analyzers.sql import unindexed
 from collector.catalog import CatalogEntry
 from collector.models import Account, Activity, App, Person, SpendLine
-from collector.pools import EffectivePool, MissingExchangeRate, effective_pools, to_currency
+from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 
 CENT = Decimal("0.01")
 
@@ -87,7 +87,7 @@ class VendorRisk(Analyzer):
                 select(App.id, App.name, App.category).where(App.tenant_id == tenant.tenant_id)
             )
         }
-        pools = effective_pools(session, tenant.tenant_id)
+        pools = tenant.license_pools(session)
         spend = self._monthly_spend(session, tenant, pools)
         total_spend = sum(spend.values(), Decimal(0))
         trend = self._trend(session, tenant, settings.trend_days)

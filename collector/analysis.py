@@ -26,6 +26,7 @@ from collector.catalog import Catalog, builtin_catalog
 from collector.config import Mute, TenantConfig
 from collector.health import source_health
 from collector.models import Finding
+from collector.pools import effective_pools
 from collector.store import Store, upsert
 from collector.timeutil import utcnow
 
@@ -56,6 +57,7 @@ def tenant_view(
 ) -> TenantView:
     with store.sessions() as session:
         health = source_health(session, tenant, now)
+        pools = tuple(effective_pools(session, tenant.id))
     stale = {source: h.reason or "is stale" for source, h in health.items() if h.stale}
     return TenantView(
         tenant_id=tenant.id,
@@ -64,6 +66,7 @@ def tenant_view(
         exchange_rates=dict(tenant.exchange_rates),
         stale_sources=stale,
         catalog=catalog or builtin_catalog(),
+        pools=pools,
     )
 
 
