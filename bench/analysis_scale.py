@@ -749,7 +749,7 @@ def floor(url: str, apps: int) -> dict[str, Any]:
     return {**best, "rows": len(rows), "rss_mib": _rss_mib(), "base_rss_mib": base_rss}
 
 
-def analyze(url: str, apps: int, profile: str | None) -> dict[str, Any]:
+def analyze(url: str, apps: int, profile: str | None, clock_hours: int = 0) -> dict[str, Any]:
     # What run_analyzers does for one analyzer, with the persistence step timed on its own.
     from collector.analysis import _persist, gc_paused
 
@@ -769,7 +769,7 @@ def analyze(url: str, apps: int, profile: str | None) -> dict[str, Any]:
         meter.mark()
         drafts = analyzer.run(session, view)
         meter.mark()
-        result = _persist(session, view, analyzer.id, drafts, NOW, MUTES)
+        result = _persist(session, view, analyzer.id, drafts, NOW + timedelta(hours=clock_hours), MUTES)
         meter.mark()
     meter.mark()  # committed
     if profiler is not None and profile:
@@ -794,7 +794,7 @@ def analyze(url: str, apps: int, profile: str | None) -> dict[str, Any]:
     }
 
 
-def full(url: str, apps: int, profile: str | None) -> dict[str, Any]:
+def full(url: str, apps: int, profile: str | None, clock_hours: int = 0) -> dict[str, Any]:
     """Every registered analyzer as ``run_analyzers`` runs them: one transaction each, the analyzer's
     run then the persistence of its findings, the cyclic GC paused. (The view is the benchmark's own:
     ``run_analyzers`` would build it from the sync history, which a generated tenant does not have.)"""
@@ -828,7 +828,7 @@ def full(url: str, apps: int, profile: str | None) -> dict[str, Any]:
             meter.mark()
             drafts = analyzer.run(session, view)
             meter.mark()
-            result = _persist(session, view, analyzer.id, drafts, NOW, MUTES)
+            result = _persist(session, view, analyzer.id, drafts, NOW + timedelta(hours=clock_hours), MUTES)
             meter.mark()
             count = len(drafts)
             del drafts
@@ -915,10 +915,18 @@ def run_all(args: argparse.Namespace, url: str, label: str) -> None:
     if floor_result is not None and "unused" not in steps:
         print(f"floor (bare SQL): {floor_result['wall']:.2f}s, {floor_result['rows']:,} rows")
     if "unused" in steps:
-        runs = [_step(args, "analyze", url, *_profile(args, label, f"unused{n}")) for n in (1, 2)]
+        # Each run at a later wall clock (an hour apart, the same day): what the daemon does when it
+        # analyses after every sync. The evaluation time stays the same, so the findings do too.
+        runs = [
+            _step(args, "analyze", url, "--clock-hours", str(n - 1), *_profile(args, label, f"unused{n}"))
+            for n in (1, 2)
+        ]
         _unused_table(label, floor_result, runs, base)
     if "full" in steps:
-        fulls = [_step(args, "full", url, *_profile(args, label, f"full{n}")) for n in (1, 2)]
+        fulls = [
+            _step(args, "full", url, "--clock-hours", str(n + 1), *_profile(args, label, f"full{n}"))
+            for n in (1, 2)
+        ]
         _full_table(label, fulls, base)
 
 
@@ -1034,6 +1042,7 @@ def main() -> int:
     parser.add_argument("--steps", default=",".join(STEPS), help=f"comma-separated, of {', '.join(STEPS)}")
     parser.add_argument("--profile", default=None, help="write cProfile stats of each analysis run here")
     parser.add_argument("--phase", choices=("generate", "floor", "analyze", "full"), help=argparse.SUPPRESS)
+    parser.add_argument("--clock-hours", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if unknown := set(args.steps.split(",")) - set(STEPS):
         parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
@@ -1043,9 +1052,9 @@ def main() -> int:
         elif args.phase == "floor":
             out = floor(args.database_url, args.apps)
         elif args.phase == "analyze":
-            out = analyze(args.database_url, args.apps, args.profile)
+            out = analyze(args.database_url, args.apps, args.profile, args.clock_hours)
         else:
-            out = full(args.database_url, args.apps, args.profile)
+            out = full(args.database_url, args.apps, args.profile, args.clock_hours)
         print(json.dumps(out, default=str))
         return 0
     if args.database_url is None:

@@ -242,8 +242,14 @@ class Finding(Base):
     evidence: Mapped[dict[str, Any]]
     state: Mapped[str] = mapped_column(String(16))  # open | resolved | suppressed
     first_seen_at: Mapped[datetime]
+    # When a run last wrote the row: first produced, changed, reopened, or (resolved) the last run
+    # that produced it. An unchanged finding is not rewritten: an open one is current as of its
+    # analyzer's last run (``collector.analysis.analysis_time``).
     last_seen_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+    # A hash of what a run wrote (wording, money, evidence, state): a run that produces the same
+    # finding again leaves its row alone. None on rows written before it existed.
+    digest: Mapped[str | None] = mapped_column(String(32))
 
 
 class SyncRun(Base):
