@@ -8,9 +8,10 @@ for each (app, SKU, subject), the largest money of its open ``fail`` findings.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from collector.models import Finding
@@ -34,3 +35,30 @@ def deduplicated_waste(session: Session, tenant_ids: list[str]) -> dict[str, Dec
     for tenant_id, amount in rows:
         totals[tenant_id] = Decimal(amount or 0).quantize(Decimal("0.01"))
     return totals
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Findings and their monthly money, each seat counted once."""
+
+    findings: int
+    monthly: Decimal
+
+    @property
+    def annual(self) -> Decimal:
+        return self.monthly * 12
+
+
+def tally(session: Session, tenant_id: str, *conditions: ColumnElement[bool]) -> Tally:
+    """The tenant's waste findings matching ``conditions`` (any state): how many, and their money
+    with each (app, SKU, subject) counted once, as in :func:`deduplicated_waste`."""
+    per_subject = (
+        select(func.count().label("findings"), func.max(Finding.monthly_waste).label("money"))
+        .where(Finding.tenant_id == tenant_id, Finding.verdict == "fail", *conditions)
+        .group_by(Finding.app_id, Finding.sku, Finding.subject)
+        .subquery()
+    )
+    findings, money = session.execute(
+        select(func.sum(per_subject.c.findings), func.sum(per_subject.c.money))
+    ).one()
+    return Tally(int(findings or 0), Decimal(money or 0).quantize(Decimal("0.01"), ROUND_HALF_UP))

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from analyzers.renewals import term_of
@@ -23,7 +23,7 @@ from collector.config import TenantConfig
 from collector.health import source_health
 from collector.models import App, Finding, SyncRun
 from collector.pools import MissingExchangeRate, effective_pools, to_currency
-from collector.waste import deduplicated_waste
+from collector.waste import Tally, deduplicated_waste, tally
 
 CENT = Decimal("0.01")
 WEEK = timedelta(days=7)
@@ -37,14 +37,6 @@ class Baseline:
     sent_at: datetime
     monthly_waste: Decimal
     currency: str
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Findings and their monthly money, each seat counted once."""
-
-    findings: int
-    monthly: Decimal
 
 
 @dataclass(frozen=True)
@@ -131,8 +123,8 @@ def build_digest(
         open_findings=_count(session, tenant.id, "open", "fail"),
         unknown_findings=_count(session, tenant.id, "open", "unknown"),
         previous=previous,
-        new=_tally(session, tenant.id, Finding.state == "open", Finding.first_seen_at >= since),
-        resolved=_tally(session, tenant.id, Finding.state == "resolved", Finding.resolved_at >= since),
+        new=tally(session, tenant.id, Finding.state == "open", Finding.first_seen_at >= since),
+        resolved=tally(session, tenant.id, Finding.state == "resolved", Finding.resolved_at >= since),
         top=top_findings(session, tenant.id, top),
         stale=stale_sources(session, tenant, now),
         deadlines=deadlines(session, tenant, now, deadline_days),
@@ -145,21 +137,6 @@ def _count(session: Session, tenant_id: str, state: str, verdict: str) -> int:
         Finding.tenant_id == tenant_id, Finding.state == state, Finding.verdict == verdict
     )
     return int(session.scalar(stmt) or 0)
-
-
-def _tally(session: Session, tenant_id: str, *conditions: ColumnElement[bool]) -> Tally:
-    """Waste findings matching ``conditions``: their number, and their money with each
-    (app, SKU, subject) counted once, as in :func:`collector.waste.deduplicated_waste`."""
-    per_subject = (
-        select(func.count().label("findings"), func.max(Finding.monthly_waste).label("money"))
-        .where(Finding.tenant_id == tenant_id, Finding.verdict == "fail", *conditions)
-        .group_by(Finding.app_id, Finding.sku, Finding.subject)
-        .subquery()
-    )
-    findings, money = session.execute(
-        select(func.sum(per_subject.c.findings), func.sum(per_subject.c.money))
-    ).one()
-    return Tally(int(findings or 0), Decimal(money or 0).quantize(CENT))
 
 
 def app_names(session: Session, tenant_id: str) -> dict[str, str]:

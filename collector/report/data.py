@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from collector.waste import Tally
+
 
 @dataclass(frozen=True)
 class Period:
@@ -15,18 +17,6 @@ class Period:
     start: datetime
     end: datetime
     basis: str  # why it starts there, in words: "the time since the previous report", ...
-
-
-@dataclass(frozen=True)
-class Savings:
-    """Findings and their monthly money, each seat counted once."""
-
-    findings: int
-    monthly: Decimal
-
-    @property
-    def annual(self) -> Decimal:
-        return self.monthly * 12
 
 
 @dataclass(frozen=True)
@@ -178,9 +168,9 @@ class ReportData:
     evaluated_on: date  # the day findings are judged as of (the tenant's as_of, else today)
     period: Period
     has_data: bool  # a source has synced, or the config holds contracts
-    savings: Savings  # open waste now: the headline, as saaswatch findings and the metrics total it
-    realised_in_period: Savings
-    realised_total: Savings
+    savings: Tally  # open waste now: the headline, as saaswatch findings and the metrics total it
+    realised_in_period: Tally
+    realised_total: Tally
     unknown_count: int
     app_spend: tuple[AppSpend, ...]
     categories: tuple[CategorySpend, ...]

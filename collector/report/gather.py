@@ -16,13 +16,13 @@ from datetime import UTC, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from collector.analysis import evaluation_time
 from collector.config import TenantConfig
 from collector.health import GOOD, source_health
-from collector.models import App, Finding, Person, SyncRun
+from collector.models import App, Finding, SyncRun
 from collector.pools import EffectivePool, effective_pools
 from collector.report import evidence as ev
 from collector.report.data import (
@@ -32,15 +32,14 @@ from collector.report.data import (
     Period,
     ReasonWaste,
     ReportData,
-    Savings,
     SourceView,
     UnknownView,
     VendorRiskView,
 )
 from collector.report.licenses import app_spend, categories, renewal_terms, usage
 from collector.report.state import last_report_at
-from collector.showback import UNASSIGNED, UNKNOWN, showback
-from collector.waste import deduplicated_waste
+from collector.showback import showback
+from collector.waste import Tally, deduplicated_waste, tally
 
 CENT = Decimal("0.01")
 DEFAULT_PERIOD = timedelta(days=90)
@@ -137,17 +136,17 @@ def build_report(
         evaluated_on=evaluated_on,
         period=period,
         has_data=_has_data(session, tenant.id) or bool(pools),
-        savings=Savings(
+        savings=Tally(
             _count(session, tenant.id, "open", "fail"), deduplicated_waste(session, [tenant.id])[tenant.id]
         ),
-        realised_in_period=_tally(
+        realised_in_period=tally(
             session,
             tenant.id,
             Finding.state == "resolved",
             Finding.resolved_at >= period.start,
             Finding.resolved_at <= period.end,
         ),
-        realised_total=_tally(session, tenant.id, Finding.state == "resolved"),
+        realised_total=tally(session, tenant.id, Finding.state == "resolved"),
         unknown_count=_count(session, tenant.id, "open", "unknown"),
         app_spend=tuple(spend),
         categories=tuple(categories(spend)),
@@ -182,21 +181,6 @@ def _count(session: Session, tenant_id: str, state: str, verdict: str) -> int:
         Finding.tenant_id == tenant_id, Finding.state == state, Finding.verdict == verdict
     )
     return int(session.scalar(stmt) or 0)
-
-
-def _tally(session: Session, tenant_id: str, *conditions: ColumnElement[bool]) -> Savings:
-    """Waste findings matching ``conditions``: how many, and their money with each (app, SKU,
-    subject) counted once, as in :func:`collector.waste.deduplicated_waste`."""
-    per_subject = (
-        select(func.count().label("findings"), func.max(Finding.monthly_waste).label("money"))
-        .where(Finding.tenant_id == tenant_id, Finding.verdict == "fail", *conditions)
-        .group_by(Finding.app_id, Finding.sku, Finding.subject)
-        .subquery()
-    )
-    findings, money = session.execute(
-        select(func.sum(per_subject.c.findings), func.sum(per_subject.c.money))
-    ).one()
-    return Savings(int(findings or 0), Decimal(money or 0).quantize(CENT, ROUND_HALF_UP))
 
 
 def _reason_rank(row: _Row) -> int:
@@ -403,35 +387,10 @@ def _unknown(session: Session, tenant_id: str, names: dict[str, str]) -> list[Un
 
 
 def _departments(session: Session, tenant: TenantConfig) -> list[DepartmentRow]:
-    """The showback's seats and spend per department, with waste counting each seat once (its largest
-    open finding, charged to the department of the person it names)."""
-    per_subject = (
-        select(Finding.subject, func.max(Finding.monthly_waste).label("money"))
-        .where(Finding.tenant_id == tenant.id, Finding.state == "open", Finding.verdict == "fail")
-        .group_by(Finding.app_id, Finding.sku, Finding.subject)
-        .subquery()
-    )
-    no_person = Person.id.is_(None)
-    waste: dict[str, Decimal] = defaultdict(Decimal)
-    rows = session.execute(
-        select(Person.department, no_person, func.sum(per_subject.c.money))
-        .select_from(per_subject)
-        .outerjoin(Person, (Person.tenant_id == tenant.id) & (Person.email == per_subject.c.subject))
-        .group_by(Person.department, no_person)
-    )
-    for department, without_person, amount in rows:
-        waste[UNASSIGNED if without_person else department or UNKNOWN] += Decimal(amount or 0)
-    result = []
-    for entry in showback(session, tenant):
-        result.append(
-            DepartmentRow(
-                entry.department,
-                entry.seats,
-                entry.monthly_spend,
-                waste.pop(entry.department, Decimal(0)).quantize(CENT, ROUND_HALF_UP),
-                entry.unpriced_seats,
-            )
-        )
-    for department, amount in waste.items():  # waste of a department that holds no priced seat
-        result.append(DepartmentRow(department, 0, Decimal("0.00"), amount.quantize(CENT, ROUND_HALF_UP), 0))
-    return sorted(result, key=lambda d: (-d.monthly_spend, -d.monthly_waste, d.department))
+    """The showback per department: seats, spend, and waste counting each seat once (its largest open
+    finding, charged to the department of the person it names), departments with waste only too."""
+    rows = [
+        DepartmentRow(e.department, e.seats, e.monthly_spend, e.monthly_waste, e.unpriced_seats)
+        for e in showback(session, tenant)
+    ]
+    return sorted(rows, key=lambda d: (-d.monthly_spend, -d.monthly_waste, d.department))
