@@ -26,9 +26,10 @@ from analyzers.registry import analyzer_ids, get_analyzer
 from collector.catalog import Catalog, builtin_catalog
 from collector.config import Mute, TenantConfig
 from collector.health import source_health
-from collector.models import Finding, SyncState
+from collector.job_state import job_cursors, save_job_cursor
+from collector.models import Finding
 from collector.pools import effective_pools
-from collector.store import BulkUpsert, Store, upsert
+from collector.store import BulkUpsert, Store
 from collector.timeutil import utcnow
 
 log = logging.getLogger("saaswatch.analysis")
@@ -255,28 +256,16 @@ def _persist(
 
 def analysis_time(session: Session, tenant_id: str, analyzer_id: str) -> datetime | None:
     """When ``analyzer_id`` last ran for the tenant: the time its open findings are current as of."""
-    cursor = session.scalar(
-        select(SyncState.cursor).where(
-            SyncState.tenant_id == tenant_id,
-            SyncState.connector == ANALYSIS_CONNECTOR,
-            SyncState.stream == analyzer_id,
-        )
-    )
+    cursors = job_cursors(session, tenant_id, ANALYSIS_CONNECTOR, analyzer_id)
     try:
-        return datetime.fromisoformat(cursor["ran_at"]) if cursor else None
+        return datetime.fromisoformat(cursors[0]["ran_at"]) if cursors else None
     except (KeyError, TypeError, ValueError):
         return None  # written by another version: the next run overwrites it
 
 
 def record_analysis(session: Session, tenant_id: str, analyzer_id: str, ran_at: datetime) -> None:
-    row = {
-        "tenant_id": tenant_id,
-        "connector": ANALYSIS_CONNECTOR,
-        "stream": analyzer_id,
-        "cursor": {"ran_at": ran_at.isoformat()},
-        "updated_at": ran_at,
-    }
-    upsert(session, _table(SyncState), [row], key=("tenant_id", "connector", "stream"))
+    cursor = {"ran_at": ran_at.isoformat()}
+    save_job_cursor(session, tenant_id, ANALYSIS_CONNECTOR, analyzer_id, cursor, ran_at)
 
 
 # What a run writes per finding, in BulkUpsert row order (tenant, analyzer, currency and times are

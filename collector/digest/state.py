@@ -12,13 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from collector.digest.content import Baseline, Digest
-from collector.ingest import table
-from collector.models import SyncState
-from collector.store import upsert
+from collector.job_state import job_cursors, save_job_cursor
 
 DIGEST_CONNECTOR = ":digest"
 STREAM_PREFIX = "channel:"
@@ -26,12 +23,9 @@ STREAM_PREFIX = "channel:"
 
 def last_sent(session: Session, tenant_id: str, channel: str | None = None) -> Baseline | None:
     """The last digest ``channel`` received; without a channel, the newest any channel received."""
-    stmt = select(SyncState.cursor).where(
-        SyncState.tenant_id == tenant_id, SyncState.connector == DIGEST_CONNECTOR
-    )
-    if channel is not None:
-        stmt = stmt.where(SyncState.stream == STREAM_PREFIX + channel)
-    baselines = [b for b in map(_baseline, session.scalars(stmt)) if b is not None]
+    stream = None if channel is None else STREAM_PREFIX + channel
+    cursors = job_cursors(session, tenant_id, DIGEST_CONNECTOR, stream)
+    baselines = [b for b in map(_baseline, cursors) if b is not None]
     return max(baselines, key=lambda b: b.sent_at, default=None)
 
 
@@ -42,20 +36,7 @@ def record_sent(session: Session, tenant_id: str, channel: str, digest: Digest, 
         "currency": digest.currency,
         "open_findings": digest.open_findings,
     }
-    upsert(
-        session,
-        table(SyncState),
-        [
-            {
-                "tenant_id": tenant_id,
-                "connector": DIGEST_CONNECTOR,
-                "stream": STREAM_PREFIX + channel,
-                "cursor": cursor,
-                "updated_at": sent_at,
-            }
-        ],
-        key=("tenant_id", "connector", "stream"),
-    )
+    save_job_cursor(session, tenant_id, DIGEST_CONNECTOR, STREAM_PREFIX + channel, cursor, sent_at)
 
 
 def _baseline(cursor: Any) -> Baseline | None:

@@ -11,26 +11,17 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from collector.ingest import table
-from collector.models import SyncState
-from collector.store import upsert
+from collector.job_state import job_cursors, save_job_cursor
 
 REPORT_CONNECTOR = ":report"
 STREAM = "last"
 
 
 def last_report_at(session: Session, tenant_id: str) -> datetime | None:
-    cursor = session.scalar(
-        select(SyncState.cursor).where(
-            SyncState.tenant_id == tenant_id,
-            SyncState.connector == REPORT_CONNECTOR,
-            SyncState.stream == STREAM,
-        )
-    )
-    return _generated_at(cursor)
+    cursors = job_cursors(session, tenant_id, REPORT_CONNECTOR, STREAM)
+    return _generated_at(cursors[0]) if cursors else None
 
 
 def record_report(
@@ -41,14 +32,7 @@ def record_report(
         "monthly_savings": str(monthly_savings),
         "currency": currency,
     }
-    row = {
-        "tenant_id": tenant_id,
-        "connector": REPORT_CONNECTOR,
-        "stream": STREAM,
-        "cursor": cursor,
-        "updated_at": generated_at,
-    }
-    upsert(session, table(SyncState), [row], key=("tenant_id", "connector", "stream"))
+    save_job_cursor(session, tenant_id, REPORT_CONNECTOR, STREAM, cursor, generated_at)
 
 
 def _generated_at(cursor: Any) -> datetime | None:
