@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import shutil
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from live import get_json, prometheus, sample_daemon, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "alerts" / "saaswatch.rules.yml"
@@ -24,7 +19,6 @@ RULE_TESTS = sorted((ROOT / "alerts" / "tests").glob("*.yml"))
 ALERTMANAGER = ROOT / "alerts" / "alertmanager.example.yml"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 METRICS_DOC = ROOT / "docs" / "metrics.md"
-SAMPLES = ROOT / "config" / "samples"
 RUNBOOK_BASE = "https://github.com/saaswatch/saaswatch/blob/main/docs/runbooks.md#"
 SEVERITIES = {"critical", "warning", "info"}
 KINDS = {"waste", "security", "connector", "saaswatch"}
@@ -235,70 +229,18 @@ def test_alertmanager_example_reads_every_secret_from_a_file() -> None:
 # --- on the real exporter ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def get_json(url: str) -> Json:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        body: Json = json.loads(response.read().decode())
-    return body
-
-
-def wait_until(what: str, check: Callable[[], bool], log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout}s; daemon log:\n{log.read_text()}")
-
-
 @pytest.fixture
 def sample_alerts(prometheus_bin: str, tmp_path: Path) -> Iterator[Callable[[str], Json]]:
     """``saaswatch run`` on a copy of the sample tenant, scraped and evaluated every second by a real
     Prometheus with the rules loaded; yields a GET of its HTTP API once the rules saw analysed data."""
-    shutil.copytree(SAMPLES, tmp_path / "samples")
-    daemon_port, prometheus_port = free_port(), free_port()
-    log = tmp_path / "daemon.log"
-    env = {
-        **os.environ,
-        "SAASWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/daemon.sqlite3",
-        "SAASWATCH_METRICS_LISTEN": f"127.0.0.1:{daemon_port}",
-    }
-    config = tmp_path / "samples" / "northwind.yaml"
-    (tmp_path / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        f"rule_files: [{RULES}]\n"
-        "scrape_configs:\n"
-        f"  - job_name: saaswatch\n    static_configs: [{{targets: ['127.0.0.1:{daemon_port}']}}]\n"
-    )
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        with log.open("w") as out:
-            command = [sys.executable, "-m", "collector.cli", "--config", str(config), "run"]
-            processes.append(subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
-        processes.append(
-            subprocess.Popen(
-                [
-                    prometheus_bin,
-                    f"--config.file={tmp_path / 'prometheus.yml'}",
-                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{prometheus_port}",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+    with (
+        sample_daemon(tmp_path) as (daemon, daemon_port, log),
+        prometheus(prometheus_bin, tmp_path, daemon_port, rules=RULES) as (server, port),
+    ):
 
         def api(endpoint: str) -> Json:
-            assert all(p.poll() is None for p in processes), f"a process exited:\n{log.read_text()}"
-            return get_json(f"http://127.0.0.1:{prometheus_port}/api/v1/{endpoint}")
+            assert daemon.poll() is None and server.poll() is None, f"a process exited:\n{log.read_text()}"
+            return get_json(f"http://127.0.0.1:{port}/api/v1/{endpoint}")
 
         def waste_alert_seen() -> bool:
             names = {a["labels"]["alertname"] for a in api("alerts")["data"]["alerts"]}
@@ -306,11 +248,6 @@ def sample_alerts(prometheus_bin: str, tmp_path: Path) -> Iterator[Callable[[str
 
         wait_until("no waste alert on the sample", waste_alert_seen, log)
         yield api
-    finally:
-        for process in reversed(processes):
-            if process.poll() is None:
-                process.terminate()
-                process.wait(30)
 
 
 def test_rules_evaluate_on_the_sample_tenant(sample_alerts: Callable[[str], Json]) -> None:

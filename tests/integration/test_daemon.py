@@ -4,12 +4,8 @@ a real Prometheus, then stopped with SIGTERM."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -18,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from live import prometheus, sample_daemon
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,12 +22,6 @@ SAMPLES = ROOT / "config" / "samples"
 EXPECTED = json.loads((SAMPLES / "northwind" / "expected_findings.json").read_text())
 # Every analyzer's open waste: what the waste metrics and the showback add up to.
 TOTAL_WASTE = Decimal(EXPECTED["all_analyzers"]["monthly_waste_total"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fetch(url: str) -> str:
@@ -48,34 +39,12 @@ def total_waste(text: str) -> float:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
-    shutil.copytree(SAMPLES, tmp_path / "samples")
-    port = free_port()
-    log = tmp_path / "daemon.log"
-    env = {
-        **os.environ,
-        "SAASWATCH_DATABASE_URL": f"sqlite:///{tmp_path}/daemon.sqlite3",
-        "SAASWATCH_METRICS_LISTEN": f"127.0.0.1:{port}",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "collector.cli",
-        "--config",
-        str(tmp_path / "samples" / "northwind.yaml"),
-        "run",
-    ]
-    with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, text=True)
-    try:
+def daemon(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    with sample_daemon(tmp_path) as (proc, port, log):
         yield proc, f"http://127.0.0.1:{port}/metrics", log
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
 
 
-def wait_for_waste(url: str, proc: subprocess.Popen[str], log: Path, timeout: float = 60) -> str:
+def wait_for_waste(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"daemon exited early:\n{log.read_text()}"
@@ -90,7 +59,7 @@ def wait_for_waste(url: str, proc: subprocess.Popen[str], log: Path, timeout: fl
 
 
 def test_daemon_serves_sample_waste_then_stops_on_sigterm(
-    daemon: tuple[subprocess.Popen[str], str, Path], promtool: str
+    daemon: tuple[subprocess.Popen[bytes], str, Path], promtool: str
 ) -> None:
     proc, url, log = daemon
     text = wait_for_waste(url, proc, log)
@@ -109,27 +78,12 @@ def test_daemon_serves_sample_waste_then_stops_on_sigterm(
 
 
 def test_real_prometheus_scrapes_the_daemon(
-    daemon: tuple[subprocess.Popen[str], str, Path], prometheus_bin: str, tmp_path: Path
+    daemon: tuple[subprocess.Popen[bytes], str, Path], prometheus_bin: str, tmp_path: Path
 ) -> None:
     proc, url, log = daemon
     wait_for_waste(url, proc, log)
-    target = urllib.parse.urlsplit(url).netloc
-    prom_port = free_port()
-    (tmp_path / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        f"scrape_configs:\n  - job_name: saaswatch\n    static_configs: [{{targets: ['{target}']}}]\n"
-    )
-    prom = subprocess.Popen(
-        [
-            prometheus_bin,
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    target_port = int(urllib.parse.urlsplit(url).port or 0)
+    with prometheus(prometheus_bin, tmp_path, target_port) as (_, prom_port):
         query = urllib.parse.quote("sum by (tenant) (saaswatch_app_monthly_waste)")
         api = f"http://127.0.0.1:{prom_port}/api/v1/query?query={query}"
         deadline = time.monotonic() + 60
@@ -150,6 +104,3 @@ def test_real_prometheus_scrapes_the_daemon(
         )
         up = json.loads(fetch(f"http://127.0.0.1:{prom_port}/api/v1/query?query=up"))["data"]["result"]
         assert up[0]["value"][1] == "1"
-    finally:
-        prom.terminate()
-        prom.wait(30)

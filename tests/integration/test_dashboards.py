@@ -6,25 +6,21 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import live
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "dashboards"
-SAMPLES = ROOT / "config" / "samples"
 BOARD_FILES = sorted(DASHBOARDS.glob("*.json"))
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 PANEL_TYPES = {"row", "timeseries", "stat", "bargauge", "table", "piechart"}
@@ -217,94 +213,32 @@ def test_provisioning_files_point_at_the_dashboards() -> None:
 # --- against a real Prometheus ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def get_json(url: str) -> Json:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        body: Json = json.loads(response.read().decode())
-    return body
-
-
-def wait_until(what: str, check: Callable[[], bool], log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{what} within {timeout}s; daemon log:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def prometheus(prometheus_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """``saaswatch run`` on a copy of the sample tenant, scraped every second by a real Prometheus until
     it holds several scrapes of the sample's analysed data; yields a client of its HTTP API."""
     tmp = tmp_path_factory.mktemp("dashboards")
-    shutil.copytree(SAMPLES, tmp / "samples")
-    daemon_port, prometheus_port = free_port(), free_port()
-    log = tmp / "daemon.log"
-    env = {
-        **os.environ,
-        "SAASWATCH_DATABASE_URL": f"sqlite:///{tmp}/daemon.sqlite3",
-        "SAASWATCH_METRICS_LISTEN": f"127.0.0.1:{daemon_port}",
-    }
-    command = [
-        sys.executable,
-        "-m",
-        "collector.cli",
-        "--config",
-        str(tmp / "samples" / "northwind.yaml"),
-        "run",
-    ]
-    with log.open("w") as out:
-        daemon = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
-    (tmp / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
-        "scrape_configs:\n"
-        f"  - job_name: saaswatch\n    static_configs: [{{targets: ['127.0.0.1:{daemon_port}']}}]\n"
-    )
-    prom: subprocess.Popen[bytes] | None = None
-    try:
+    with live.sample_daemon(tmp) as (daemon, daemon_port, log):
 
         def analysed() -> bool:
             assert daemon.poll() is None, f"daemon exited early:\n{log.read_text()}"
             with urllib.request.urlopen(f"http://127.0.0.1:{daemon_port}/metrics", timeout=5) as r:
                 return "saaswatch_tenant_monthly_waste{" in r.read().decode()
 
-        wait_until("the daemon served no analysed sample", analysed, log)
-        prom = subprocess.Popen(
-            [
-                prometheus_bin,
-                f"--config.file={tmp / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{prometheus_port}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base = f"http://127.0.0.1:{prometheus_port}/api/v1/"
+        live.wait_until("the daemon served no analysed sample", analysed, log)
+        with live.prometheus(prometheus_bin, tmp, daemon_port) as (server, port):
+            base = f"http://127.0.0.1:{port}/api/v1/"
 
-        def api(endpoint: str, params: dict[str, str]) -> Json:
-            return get_json(base + endpoint + "?" + urllib.parse.urlencode(params))
+            def api(endpoint: str, params: dict[str, str]) -> Json:
+                return live.get_json(base + endpoint + "?" + urllib.parse.urlencode(params))
 
-        def scraped_enough() -> bool:
-            assert prom is not None and prom.poll() is None, "prometheus exited"
-            result = api("query", {"query": "count_over_time(saaswatch_tenant_monthly_waste[1m])"})
-            return any(float(s["value"][1]) >= 4 for s in result["data"]["result"])
+            def scraped_enough() -> bool:
+                assert server.poll() is None, "prometheus exited"
+                result = api("query", {"query": "count_over_time(saaswatch_tenant_monthly_waste[1m])"})
+                return any(float(s["value"][1]) >= 4 for s in result["data"]["result"])
 
-        wait_until("Prometheus did not scrape the sample four times", scraped_enough, log)
-        yield api
-    finally:
-        for proc in (prom, daemon):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                proc.wait(30)
+            live.wait_until("Prometheus did not scrape the sample four times", scraped_enough, log)
+            yield api
 
 
 def resolve_variables(board: Json, api: Api) -> dict[str, str]:
