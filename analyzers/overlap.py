@@ -70,7 +70,7 @@ from sqlalchemy.orm import Session, aliased
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
 from analyzers.sql import unindexed
 from analyzers.unused_seats import severity_for
-from collector.models import Account, Activity, App, Person, Seat, SpendLine
+from collector.models import Account, App, AppUsage, Person, Seat, SpendLine
 from collector.pools import MissingExchangeRate, to_currency
 
 CENT = Decimal("0.01")
@@ -215,18 +215,22 @@ class Overlap(Analyzer):
         """
         tid = tenant.tenant_id
         since = _since(tenant, settings)
-        recent = Activity.last_seen_at >= since
+        recent = AppUsage.last_seen_at >= since
         stale = sorted(tenant.stale_sources)
-        # One pass over the apps' activity; whose person has left is counted apart below (a join of
-        # every row to its person would cost more than the few leavers' rows).
+        # One pass over the apps' usage summary (one row per person and app, its latest sighting
+        # across sources); whose person has left is counted apart below (a join of every row to
+        # its person would cost more than the few leavers' rows).
         stmt = (
             select(
-                Activity.app_id,
-                func.count(func.distinct(case((recent, Activity.person_id)))),
-                *(func.max(case((Activity.source == source, 1), else_=0)) for source in stale),
+                AppUsage.app_id,
+                func.count(case((recent, 1))),
+                *(
+                    func.max(case((AppUsage.sources.contains(f",{source},", autoescape=True), 1), else_=0))
+                    for source in stale
+                ),
             )
-            .where(unindexed(Activity.tenant_id) == tid, Activity.app_id.in_(apps))
-            .group_by(Activity.app_id)
+            .where(unindexed(AppUsage.tenant_id) == tid, AppUsage.app_id.in_(apps))
+            .group_by(AppUsage.app_id)
         )
         active: dict[str, int] = {}
         sources: dict[str, set[str]] = {}
@@ -234,16 +238,16 @@ class Overlap(Analyzer):
             active[app_id] = count
             sources[app_id] = {source for source, flag in zip(stale, reported, strict=True) if flag}
         leavers = (
-            select(Activity.app_id, func.count(func.distinct(Activity.person_id)))
-            .join(Person, Activity.person_id == Person.id)
+            select(AppUsage.app_id, func.count())
+            .join(Person, AppUsage.person_id == Person.id)
             .where(
                 Person.tenant_id == tid,
                 Person.status.in_(OFFBOARDED),
-                Activity.tenant_id == tid,
-                Activity.app_id.in_(apps),
+                AppUsage.tenant_id == tid,
+                AppUsage.app_id.in_(apps),
                 recent,
             )
-            .group_by(Activity.app_id)
+            .group_by(AppUsage.app_id)
         )
         for app_id, count in session.execute(leavers):
             active[app_id] -= count
@@ -255,8 +259,8 @@ class Overlap(Analyzer):
         """For each pair: the people active in both apps, the first ``EVIDENCE_PEOPLE`` of them and
         their seats in the app to drop, in one statement per batch of pairs.
 
-        The walk starts from the dropped app's recent activity (usually the smaller app) and looks
-        each person up in the kept app through the activity table's unique index (tenant, person,
+        The walk starts from the dropped app's recent usage (usually the smaller app) and looks
+        each person up in the kept app through the usage summary's key (tenant, person,
         app): the work grows with the dropped apps' active people, not with the whole tenant.
         """
         result = [Shared() for _ in pairs]
@@ -461,17 +465,16 @@ def _shared_statement(
         )
         .cte("pairs")
     )
-    # Materialized: one pass over the activity table, not one per pair.
+    # Materialized: one pass over the usage summary, not one per pair.
     dropped = (
-        select(Activity.person_id, Activity.app_id)
+        select(AppUsage.person_id, AppUsage.app_id)
         .where(
-            unindexed(Activity.tenant_id) == tid, Activity.app_id.in_(drops), Activity.last_seen_at >= since
+            unindexed(AppUsage.tenant_id) == tid, AppUsage.app_id.in_(drops), AppUsage.last_seen_at >= since
         )
-        .distinct()
         .cte("dropped")
         .prefix_with("MATERIALIZED")
     )
-    kept = aliased(Activity)
+    kept = aliased(AppUsage)
     in_kept = exists().where(
         kept.tenant_id == tid,
         kept.person_id == dropped.c.person_id,

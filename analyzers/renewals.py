@@ -60,12 +60,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import and_, case, false, func, or_, select, true
+from sqlalchemy import and_, case, false, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
+from analyzers.sql import fresh_last_seen, usage_key
 from analyzers.unused_seats import KEY_SEPARATOR, monthly_price
-from collector.models import Account, Activity, App, Person, Seat
+from collector.models import Account, Activity, App, AppUsage, Person, Seat
 from collector.pools import EffectivePool
 
 CENT = Decimal("0.01")
@@ -224,7 +225,7 @@ class Renewals(Analyzer):
             by_days[settings.active_days_for(pool.app_id)] += [
                 f"{pool.app_id}{KEY_SEPARATOR}{sku}" for sku in pool.seat_skus
             ]
-        fresh = Activity.source.not_in(sorted(tenant.stale_sources)) if tenant.stale_sources else true()
+        fresh_last, _stale = fresh_last_seen(AppUsage, tenant.stale_sources)
         holder = func.coalesce(Account.person_id, -Account.id)
         leaver = func.coalesce(Person.status, "").in_(OFFBOARDED)
         kinds = settings.needed_account_kinds
@@ -234,17 +235,9 @@ class Renewals(Analyzer):
             if not keys:
                 continue
             since = datetime.combine(tenant.now.date() - timedelta(days=days), time.min, tzinfo=UTC)
-            # The holder's usage of the app in one index lookup per seat: NULL when no source knows
-            # it, 2 when a fresh source saw them since ``since``, else 1.
-            usage = (
-                select(func.max(case((and_(Activity.last_seen_at >= since, fresh), 2), else_=1)))
-                .where(
-                    Activity.tenant_id == tid,
-                    Activity.person_id == Account.person_id,
-                    Activity.app_id == Seat.app_id,
-                )
-                .scalar_subquery()
-            )
+            # The holder's usage of the app from the usage summary, by its key: NULL when no source
+            # knows it, 2 when a fresh source saw them since ``since``, else 1.
+            usage = case((AppUsage.sources.is_(None), null()), (fresh_last >= since, 2), else_=1)
             # Materialized: each seat's facts are worked out once, not once per count below.
             seats = (
                 select(
@@ -258,6 +251,7 @@ class Renewals(Analyzer):
                 )
                 .join(Account, Seat.account_id == Account.id)
                 .outerjoin(Person, Account.person_id == Person.id)
+                .outerjoin(AppUsage, usage_key(tid, Account.person_id, Seat.app_id))
                 .where(Seat.tenant_id == tid, (Seat.app_id + KEY_SEPARATOR + Seat.sku).in_(sorted(keys)))
                 .cte("seats")
                 .prefix_with("MATERIALIZED")

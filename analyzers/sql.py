@@ -2,14 +2,62 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeEngine
+
+from collector.models import Activity, AppUsage
+from collector.timeutil import UtcDateTime
+
+# Inside SQL, a fresh source's "never signed in" (a NULL last seen) counts as this instant, so that
+# one value tells "no fresh sighting" (NULL), "only nevers" (NEVER) and "last seen at" apart.
+NEVER = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def usage_key(tenant_id: str, person_id: Any, app_id: Any) -> ColumnElement[bool]:
+    """The join condition of ``AppUsage`` to a holder (``person_id``) of a seat in ``app_id``: the
+    summary's whole key, so that every database finds the row by it."""
+    return and_(AppUsage.tenant_id == tenant_id, AppUsage.person_id == person_id, AppUsage.app_id == app_id)
+
+
+def fresh_last_seen(
+    usage: Any, stale_sources: Collection[str]
+) -> tuple[ColumnElement[Any], ColumnElement[int]]:
+    """For a row of ``usage`` (``AppUsage`` or an alias of it, maybe outer-joined): the latest fresh
+    sighting -- the latest last seen of the sources not in ``stale_sources``, NEVER when each of
+    them says "never", NULL without a fresh row -- and 1 when a stale source has a row, else 0.
+
+    The stored summary answers for the pairs no stale source speaks for (all of them while every
+    source is healthy); the few pairs a stale source has a row for are worked out from
+    ``activity`` (a lookup by the summary's key, evaluated for those rows only).
+    """
+    never = literal(NEVER, UtcDateTime())
+    stored = func.coalesce(usage.last_seen_at, never)
+    if not stale_sources:
+        latest = case((usage.sources.is_(None), null()), else_=stored)
+        return type_coerce(latest, UtcDateTime()), literal(0)
+    stale = sorted(stale_sources)
+    touched = or_(*(usage.sources.contains(f",{source},", autoescape=True) for source in stale))
+    exact = (
+        select(func.max(case((Activity.source.not_in(stale), func.coalesce(Activity.last_seen_at, never)))))
+        .where(
+            and_(
+                Activity.tenant_id == usage.tenant_id,
+                Activity.person_id == usage.person_id,
+                Activity.app_id == usage.app_id,
+            )
+        )
+        .scalar_subquery()
+    )
+    latest = case((usage.sources.is_(None), null()), (touched, exact), else_=stored)
+    return type_coerce(latest, UtcDateTime()), case((touched, 1), else_=0)
 
 
 class Unindexed(ColumnElement[Any]):

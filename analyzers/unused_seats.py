@@ -42,7 +42,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
-    ColumnElement,
     Integer,
     Select,
     String,
@@ -54,21 +53,18 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
     type_coerce,
     values,
 )
 from sqlalchemy.orm import Session, aliased
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
-from collector.models import Account, Activity, App, Person, Seat
+from analyzers.sql import NEVER, fresh_last_seen, unindexed, usage_key
+from collector.models import Account, Activity, App, AppUsage, Person, Seat
 from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 from collector.timeutil import UtcDateTime
 
 CENT = Decimal("0.01")
-# Inside SQL, a fresh source's "never signed in" (a NULL last seen) counts as this instant, so that
-# one MAX tells "no fresh row" (NULL), "only nevers" (NEVER) and "last seen at" apart.
-NEVER = datetime(1, 1, 1, tzinfo=UTC)
 # VALUES rows (3 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
 POOLS_PER_STATEMENT = 1000
 STREAM_ROWS = 5000  # rows fetched at a time from the flagging statement
@@ -356,24 +352,8 @@ def _flagging_statement(
     ``every_pool`` says ``pools`` are all the seat pools, so no seat row needs filtering by app.
     """
     tid = tenant.tenant_id
-    stale = sorted(tenant.stale_sources)
-    fresh: ColumnElement[bool] = Activity.source.not_in(stale) if stale else true()
     never = literal(NEVER, UtcDateTime())
-    usage = (
-        select(
-            Activity.person_id,
-            Activity.app_id,
-            type_coerce(
-                func.max(case((fresh, func.coalesce(Activity.last_seen_at, never)))), UtcDateTime()
-            ).label("fresh_last"),
-            func.max(case((~fresh, 1), else_=0)).label("stale"),
-        )
-        .where(Activity.tenant_id == tid)
-        .group_by(Activity.person_id, Activity.app_id)
-        # Materialized: worked out once. (PostgreSQL's parallel workers would each build it.)
-        .cte("usage")
-        .prefix_with("MATERIALIZED")
-    )
+    fresh_last, stale = fresh_last_seen(AppUsage, tenant.stale_sources)
     # The inactivity cutoff per app: one branch per distinct per-app threshold.
     by_days: dict[int, list[str]] = defaultdict(list)
     for app_id in sorted({pool.app_id for pool in pools}):
@@ -386,7 +366,7 @@ def _flagging_statement(
     ]
     cutoff = case(*branches, else_=default) if branches else default
     kinds = settings.exclude_account_kinds
-    seat_filter = [Seat.tenant_id == tid]
+    seat_filter = [unindexed(Seat.tenant_id) == tid]
     if not every_pool:
         seat_filter.append(Seat.app_id.in_(sorted({pool.app_id for pool in pools})))
     candidates = (
@@ -402,13 +382,15 @@ def _flagging_statement(
             Account.email,
             Account.kind,
             Account.created_at.label("account_created_at"),
-            usage.c.fresh_last,
-            usage.c.stale,
+            fresh_last.label("fresh_last"),
+            stale.label("stale"),
         )
         .select_from(Seat)
         .join(Account, Account.id == Seat.account_id)
-        .outerjoin(usage, and_(usage.c.person_id == Account.person_id, usage.c.app_id == Seat.app_id))
-        .where(*seat_filter, or_(usage.c.fresh_last.is_(None), usage.c.fresh_last < cutoff))
+        # The holder's usage of the app: the ingest's per-(person, app) summary, by its key.
+        .outerjoin(AppUsage, usage_key(tid, Account.person_id, Seat.app_id))
+        # No fresh sighting (NULL) or older than the cutoff, in one test: NEVER is older than any.
+        .where(*seat_filter, func.coalesce(fresh_last, never) < cutoff)
         # Materialized: the few candidate rows are what meets the pool list below, and no
         # planner may start from that short list and probe the seat table once per pool.
         .cte("candidates")

@@ -42,6 +42,7 @@ from collector.records import (
     normalise_email,
 )
 from collector.store import upsert
+from collector.usage import refresh as refresh_usage
 
 CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
@@ -308,6 +309,8 @@ class PageWriter:
                     "observed_at": later_of(activity.c.observed_at, ex.observed_at),
                 },
             )
+        # The per-(person, app) summary follows in the same transaction (collector.usage).
+        refresh_usage(self.session, self.tenant_id, ((pid, app) for pid, app, _kind, _feature in folded))
 
     def _pools(self, pools: list[LicensePoolRecord]) -> None:
         rows = [

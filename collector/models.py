@@ -152,6 +152,25 @@ class Activity(Base):
     seen_run_id: Mapped[int] = mapped_column(Integer)
 
 
+class AppUsage(Base):
+    """Per (person, app): the activity rows folded across sources, kept by the ingest.
+
+    ``last_seen_at`` is the latest last seen any source reports (NULL: every source says "never");
+    ``sources`` lists the sources with a row, each between commas (",okta,slack,"), so an analysis
+    can tell the pairs a stale source speaks for and work those out from ``activity``. The analyzers
+    read this instead of aggregating the whole activity table (see ``collector.usage``).
+    """
+
+    __tablename__ = "app_usage"
+    # Read by its key only: on SQLite the row lives in the key's b-tree (one search per lookup).
+    __table_args__ = {"sqlite_with_rowid": False}
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"), primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id"), primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seen_at: Mapped[datetime | None]
+    sources: Mapped[str] = mapped_column(Text)
+
+
 class SpendLine(Base):
     __tablename__ = "spend_line"
     __table_args__ = (UniqueConstraint("tenant_id", "source", "external_id"),)
@@ -280,6 +299,7 @@ __all__ = [
     "Account",
     "Activity",
     "App",
+    "AppUsage",
     "Base",
     "Credential",
     "Finding",

@@ -37,6 +37,7 @@ from collector.redaction import redactor_for
 from collector.registry import get_connector
 from collector.store import Store, upsert
 from collector.timeutil import utcnow
+from collector.usage import retire as retire_activity
 
 log = logging.getLogger("saaswatch.sync")
 
@@ -266,4 +267,7 @@ class SyncRunner:
                     # Seats of retired accounts go with them even if seats are not a snapshot kind.
                     gone = select(Account.id).where(stale)
                     session.execute(delete(Seat).where(Seat.account_id.in_(gone)))
+                if model is Activity:
+                    retire_activity(session, stale, tenant_id)  # and the usage summary with it
+                    continue
                 session.execute(delete(model).where(stale))

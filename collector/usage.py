@@ -1,0 +1,93 @@
+"""The per-(person, app) usage summary (``app_usage``), kept in step with ``activity``.
+
+``activity`` holds one row per (person, app, source, kind, feature): 2.5 million rows for a tenant of
+two million seats. Four analyzers need per (person, app) "when was this person last seen in this
+app"; aggregating the activity table for it costs each of them seconds. The summary is that
+aggregate, stored: the ingest refreshes the pairs a page touched, in the page's transaction, and the
+runner the pairs whose rows it retires. So it is exactly the aggregate of the committed activity.
+
+Staleness is not stored (a source turns stale with time, without any write): the summary lists the
+sources behind each pair, and an analysis works out from ``activity`` only the pairs a stale source
+speaks for (``analyzers.sql.fresh_usage``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, insert, literal, select, tuple_
+from sqlalchemy.orm import Session
+
+from collector.models import Activity, AppUsage
+
+SEPARATOR = ","
+PAIRS_PER_STATEMENT = 400  # two parameters per pair: far below SQLite's parameter limit
+
+Pair = tuple[int, str]  # (person_id, app_id)
+
+
+def summary_of(*where: ColumnElement[bool]) -> Select[Any]:
+    """The summary rows of the activity rows matching ``where``: per (tenant, person, app), the
+    latest last seen and the sources, each between commas."""
+    per_source = (
+        select(
+            Activity.tenant_id,
+            Activity.person_id,
+            Activity.app_id,
+            Activity.source,
+            func.max(Activity.last_seen_at).label("last_seen_at"),
+        )
+        .where(*where)
+        .group_by(Activity.tenant_id, Activity.person_id, Activity.app_id, Activity.source)
+        .subquery("per_source")
+    )
+    c = per_source.c
+    return select(
+        c.tenant_id,
+        c.person_id,
+        c.app_id,
+        func.max(c.last_seen_at),
+        literal(SEPARATOR) + func.aggregate_strings(c.source, SEPARATOR) + literal(SEPARATOR),
+    ).group_by(c.tenant_id, c.person_id, c.app_id)
+
+
+COLUMNS = ("tenant_id", "person_id", "app_id", "last_seen_at", "sources")
+
+
+def refresh(session: Session, tenant_id: str, pairs: Iterable[Pair]) -> None:
+    """Work out the summary of ``pairs`` again from ``activity`` (dropping pairs without rows)."""
+    ordered = sorted(set(pairs))
+    for start in range(0, len(ordered), PAIRS_PER_STATEMENT):
+        part: Sequence[Pair] = ordered[start : start + PAIRS_PER_STATEMENT]
+        session.execute(
+            delete(AppUsage).where(
+                AppUsage.tenant_id == tenant_id, tuple_(AppUsage.person_id, AppUsage.app_id).in_(part)
+            )
+        )
+        rows = summary_of(
+            Activity.tenant_id == tenant_id, tuple_(Activity.person_id, Activity.app_id).in_(part)
+        )
+        session.execute(insert(AppUsage).from_select(COLUMNS, rows))
+
+
+def rebuild(session: Session, tenant_id: str | None = None) -> None:
+    """Work out the whole summary (of one tenant, or of every tenant) from ``activity``: for data
+    written into ``activity`` past the ingest (a bulk load, a restore)."""
+    if tenant_id is None:
+        session.execute(delete(AppUsage))
+        rows = summary_of()
+    else:
+        session.execute(delete(AppUsage).where(AppUsage.tenant_id == tenant_id))
+        rows = summary_of(Activity.tenant_id == tenant_id)
+    session.execute(insert(AppUsage).from_select(COLUMNS, rows))
+
+
+def retire(session: Session, stale: ColumnElement[bool], tenant_id: str) -> None:
+    """Delete the activity rows matching ``stale`` (of one tenant) and refresh their pairs."""
+    pairs = session.execute(select(Activity.person_id, Activity.app_id).where(stale).distinct()).all()
+    session.execute(delete(Activity).where(stale))
+    refresh(session, tenant_id, ((person, app) for person, app in pairs))
+
+
+__all__ = ["SEPARATOR", "rebuild", "refresh", "retire", "summary_of"]
