@@ -41,8 +41,8 @@ from collector.records import (
     SpendRecord,
     normalise_email,
 )
-from collector.store import upsert
-from collector.usage import refresh as refresh_usage
+from collector.store import later_of, upsert
+from collector.usage import record as record_usage
 
 CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
 
@@ -56,16 +56,6 @@ def table(model: type[Any]) -> Table:
 def chunks(rows: Sequence[Mapping[str, Any]], size: int = CHUNK) -> Iterable[Sequence[Mapping[str, Any]]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
-
-
-def later_of(column: Any, excluded: Any) -> Any:
-    """SQL for "the later of the stored and the new timestamp", treating NULL as unknown."""
-    return case(
-        (excluded.is_(None), column),
-        (column.is_(None), excluded),
-        (excluded > column, excluded),
-        else_=column,
-    )
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:
@@ -310,7 +300,11 @@ class PageWriter:
                 },
             )
         # The per-(person, app) summary follows in the same transaction (collector.usage).
-        refresh_usage(self.session, self.tenant_id, ((pid, app) for pid, app, _kind, _feature in folded))
+        sightings: dict[tuple[int, str], datetime | None] = {}
+        for (pid, app, _kind, _feature), (seen, _observed) in folded.items():
+            pair = (pid, app)
+            sightings[pair] = _later(sightings[pair], seen) if pair in sightings else seen
+        record_usage(self.session, self.tenant_id, self.source, sightings)
 
     def _pools(self, pools: list[LicensePoolRecord]) -> None:
         rows = [

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, Table, create_engine, event, inspect
+from sqlalchemy import Engine, Table, case, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -80,6 +80,16 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def later_of(column: Any, excluded: Any) -> Any:
+    """SQL for "the later of the stored and the new timestamp", treating NULL as unknown."""
+    return case(
+        (excluded.is_(None), column),
+        (column.is_(None), excluded),
+        (excluded > column, excluded),
+        else_=column,
+    )
 
 
 def upsert(
@@ -199,4 +209,4 @@ def _bind_processor(table: Table, name: str, dialect: Any) -> Callable[[Any], An
     return processor
 
 
-__all__ = ["Base", "BulkUpsert", "Store", "current_revision", "make_engine", "migrate", "upsert"]
+__all__ = ["Base", "BulkUpsert", "Store", "current_revision", "later_of", "make_engine", "migrate", "upsert"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,3 +41,22 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return as_utc(value)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        """On SQLite, ISO text straight to an aware datetime with the C parser, in one call per value:
+        the generic path (a regular expression, then ``process_result_value``) is most of the cost
+        of reading a few hundred thousand timestamps. Text it does not take goes the generic way."""
+        generic = super().result_processor(dialect, coltype)
+        if dialect.name != "sqlite":
+            return generic
+
+        def process(value: Any) -> datetime | None:
+            if value is None:
+                return None
+            try:
+                parsed = datetime.fromisoformat(value)
+            except (TypeError, ValueError):
+                return generic(value) if generic is not None else value
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+        return process

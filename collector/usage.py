@@ -13,16 +13,19 @@ speaks for (``analyzers.sql.fresh_usage``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, Table, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from collector.models import Activity, AppUsage
+from collector.store import later_of, upsert
 
 SEPARATOR = ","
-PAIRS_PER_STATEMENT = 400  # two parameters per pair: far below SQLite's parameter limit
+ROWS_PER_STATEMENT = 500  # rows (or people) per statement: far below SQLite's parameter limit
 
 Pair = tuple[int, str]  # (person_id, app_id)
 
@@ -55,20 +58,58 @@ def summary_of(*where: ColumnElement[bool]) -> Select[Any]:
 COLUMNS = ("tenant_id", "person_id", "app_id", "last_seen_at", "sources")
 
 
+def record(session: Session, tenant_id: str, source: str, sightings: Mapping[Pair, datetime | None]) -> None:
+    """Fold one page of ``source``'s sightings (the latest last seen per pair; None: "never") into
+    the summary. Stored activity only moves forward and only gains sources while pages are
+    written, so the summary does too: the later of the two times, and the source added to the
+    list -- one upsert, no read of the activity table. (Retirement, the one way down, recomputes.)"""
+    if not sightings:
+        return
+    usage = AppUsage.__table__
+    assert isinstance(usage, Table)
+    listed = f"{SEPARATOR}{source}{SEPARATOR}"
+    rows = [
+        {"tenant_id": tenant_id, "person_id": person, "app_id": app, "last_seen_at": seen, "sources": listed}
+        for (person, app), seen in sorted(sightings.items())
+    ]
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        upsert(
+            session,
+            usage,
+            rows[start : start + ROWS_PER_STATEMENT],
+            key=("tenant_id", "person_id", "app_id"),
+            update=(),
+            merge=lambda excluded: {
+                "last_seen_at": later_of(usage.c.last_seen_at, excluded.last_seen_at),
+                "sources": case(
+                    (usage.c.sources.contains(listed, autoescape=True), usage.c.sources),
+                    else_=usage.c.sources + literal(f"{source}{SEPARATOR}"),
+                ),
+            },
+        )
+
+
 def refresh(session: Session, tenant_id: str, pairs: Iterable[Pair]) -> None:
-    """Work out the summary of ``pairs`` again from ``activity`` (dropping pairs without rows)."""
-    ordered = sorted(set(pairs))
-    for start in range(0, len(ordered), PAIRS_PER_STATEMENT):
-        part: Sequence[Pair] = ordered[start : start + PAIRS_PER_STATEMENT]
-        session.execute(
-            delete(AppUsage).where(
-                AppUsage.tenant_id == tenant_id, tuple_(AppUsage.person_id, AppUsage.app_id).in_(part)
+    """Work out the summary of ``pairs`` again from ``activity`` (dropping pairs without rows).
+
+    App by app, a few hundred people at a time: each statement names one app and a list of
+    people, which every database answers through the (tenant, person, app) keys."""
+    people: dict[str, set[int]] = defaultdict(set)
+    for person, app in pairs:
+        people[app].add(person)
+    for app, persons in sorted(people.items()):
+        ordered = sorted(persons)
+        for start in range(0, len(ordered), ROWS_PER_STATEMENT):
+            part = ordered[start : start + ROWS_PER_STATEMENT]
+            session.execute(
+                delete(AppUsage).where(
+                    AppUsage.tenant_id == tenant_id, AppUsage.app_id == app, AppUsage.person_id.in_(part)
+                )
             )
-        )
-        rows = summary_of(
-            Activity.tenant_id == tenant_id, tuple_(Activity.person_id, Activity.app_id).in_(part)
-        )
-        session.execute(insert(AppUsage).from_select(COLUMNS, rows))
+            rows = summary_of(
+                Activity.tenant_id == tenant_id, Activity.app_id == app, Activity.person_id.in_(part)
+            )
+            session.execute(insert(AppUsage).from_select(COLUMNS, rows))
 
 
 def rebuild(session: Session, tenant_id: str | None = None) -> None:
