@@ -1,0 +1,57 @@
+"""The persistence step's compiled mute matching gives the same answer as ``Mute.matches``."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+
+from analyzers.base import FindingDraft, Severity, Verdict
+from collector.analysis import _Mutes
+from collector.config import Mute
+
+EXPIRES = date(2027, 1, 1)
+
+
+def draft(rule: str, app: str | None, sku: str | None, subject: str) -> FindingDraft:
+    return FindingDraft(
+        rule=rule,
+        subject=subject,
+        title="t",
+        verdict=Verdict.FAIL,
+        severity=Severity.LOW,
+        monthly_waste=Decimal(1),
+        evidence={},
+        app_id=app,
+        sku=sku,
+    )
+
+
+def test_compiled_mutes_agree_with_mute_matches() -> None:
+    mutes = [
+        Mute(rule="inactive", reason="accepted", expires=EXPIRES),
+        Mute(app="zoom", sku="PRO", reason="accepted", expires=EXPIRES),
+        Mute(subject="SVC-*@Example.com", reason="service accounts", expires=EXPIRES),
+        Mute(subject="ceo@example.com", app="slack", reason="board decision", expires=EXPIRES),
+        Mute(subject="a[bc]?@x.io", reason="pattern classes", expires=EXPIRES),
+        Mute(sku="straße", reason="casefold, not lower", expires=EXPIRES),
+    ]
+    drafts = [
+        draft(rule, app, sku, subject)
+        for rule, app, sku, subject in itertools.product(
+            ["inactive", "never_active"],
+            ["zoom", "slack", None],
+            ["pro", "Pro", "STRASSE", "Business", None],
+            ["svc-build@example.com", "ceo@example.com", "abz@x.io", "ad@x.io", "a\nb@x.io", "someone@x.io"],
+        )
+    ]
+    matched = 0
+    for one in drafts:
+        for subset in (mutes, mutes[1:], mutes[2:], mutes[::-1]):
+            expected = next(
+                (m for m in subset if m.matches("unused_seats", one.rule, one.app_id, one.sku, one.subject)),
+                None,
+            )
+            assert _Mutes(subset).first(one) is expected, (one, subset)
+            matched += expected is not None
+    assert 0 < matched < len(drafts) * 4  # some drafts matched and some did not
