@@ -23,8 +23,10 @@ every analyzer:
 
 Then it times, each in a fresh process so peak memory is the step's own:
 
-- the floor: one bare SQL query computing the unused-seat set (holders whose latest fresh sighting is
-  older than the app's threshold, or who were never seen), rows fetched;
+- the floor: a bare SQL query computing the unused-seat set (holders whose latest fresh sighting is
+  older than the app's threshold, or who were never seen), rows fetched; once over the usage summary
+  the ingest keeps (the strict floor, the reference for the ratios) and once aggregating the activity
+  table (what it costs without the summary);
 - the unused-seats analysis alone (``UnusedSeats.run`` + finding persistence, one transaction), on an
   empty findings table (run 1) and again with every finding already stored (run 2);
 - the full analysis: every registered analyzer in the loop of ``collector.analysis.run_analyzers``
@@ -686,10 +688,15 @@ def cutoff(days: int) -> datetime:
     return datetime.combine(NOW.date() - timedelta(days=days), datetime.min.time(), UTC)
 
 
-def floor_sql(shape: Shape, dialect: str) -> tuple[str, dict[str, Any]]:
-    """The bare query: holders whose latest fresh sighting is older than the threshold, or never seen."""
+def floor_sql(shape: Shape, dialect: str, over: str = "summary") -> tuple[str, dict[str, Any]]:
+    """The bare query: holders whose latest fresh sighting is older than the threshold, or never seen.
+
+    ``over="activity"`` aggregates the activity table per (person, app), as a store without the
+    usage summary must; ``over="summary"`` reads the summary the ingest keeps (``app_usage``) by
+    its key and aggregates from activity only the pairs a stale source has a row for -- the best
+    bare SQL on the store as it is, so the strict floor. Both return the same rows."""
     sqlite = dialect == "sqlite"
-    stale = ", ".join(f"'{s}'" for s in shape.stale)
+    stale_list = ", ".join(f"'{s}'" for s in shape.stale)
     params: dict[str, Any] = {"tenant": TENANT}
     thresholds = []
     for n, days in enumerate(sorted(set(shape.overrides.values()))):
@@ -697,20 +704,32 @@ def floor_sql(shape: Shape, dialect: str) -> tuple[str, dict[str, Any]]:
         thresholds.append(f"WHEN s.app_id IN ({apps}) THEN :cutoff{n}")
         params[f"cutoff{n}"] = ts(cutoff(days), sqlite)
     params["cutoff"] = ts(cutoff(60), sqlite)
-    sql = f"""
-        SELECT s.app_id, s.sku, COALESCE(a.person_id, -a.id) AS holder, MAX(x.last_seen) AS last_seen
-        FROM seat AS s
-        JOIN account AS a ON a.id = s.account_id
-        LEFT JOIN (
+    if over == "activity":
+        usage = f"""LEFT JOIN (
             SELECT person_id, app_id, MAX(last_seen_at) AS last_seen
             FROM activity
-            WHERE tenant_id = :tenant AND source NOT IN ({stale})
+            WHERE tenant_id = :tenant AND source NOT IN ({stale_list})
             GROUP BY person_id, app_id
-        ) AS x ON x.person_id = a.person_id AND x.app_id = s.app_id
+        ) AS x ON x.person_id = a.person_id AND x.app_id = s.app_id"""
+        last_seen = "x.last_seen"
+    else:
+        touched = " OR ".join(f"u.sources LIKE '%,{s},%'" for s in shape.stale)
+        usage = """LEFT JOIN app_usage AS u
+            ON u.tenant_id = :tenant AND u.person_id = a.person_id AND u.app_id = s.app_id"""
+        last_seen = f"""CASE WHEN {touched} THEN (
+                SELECT MAX(y.last_seen_at) FROM activity AS y
+                WHERE y.tenant_id = :tenant AND y.person_id = u.person_id AND y.app_id = u.app_id
+                    AND y.source NOT IN ({stale_list})
+            ) ELSE u.last_seen_at END"""
+    sql = f"""
+        SELECT s.app_id, s.sku, COALESCE(a.person_id, -a.id) AS holder, MAX({last_seen}) AS last_seen
+        FROM seat AS s
+        JOIN account AS a ON a.id = s.account_id
+        {usage}
         WHERE s.tenant_id = :tenant
         GROUP BY s.app_id, s.sku, COALESCE(a.person_id, -a.id)
-        HAVING MAX(x.last_seen) IS NULL
-            OR MAX(x.last_seen) < CASE {" ".join(thresholds)} ELSE :cutoff END
+        HAVING MAX({last_seen}) IS NULL
+            OR MAX({last_seen}) < CASE {" ".join(thresholds)} ELSE :cutoff END
     """
     return sql, params
 
@@ -743,22 +762,26 @@ class Meter:
 
 
 def floor(url: str, apps: int) -> dict[str, Any]:
-    """The bare query, twice (the second time on a warm cache, as the analysis runs find it)."""
+    """Both bare queries, twice each (the second time on a warm cache, as the analysis runs find
+    it); the faster run of each."""
     store = Store(url)
     shape = Shape(apps)
-    sql, params = floor_sql(shape, store.engine.dialect.name)
     base_rss = _rss_mib()
-    runs = []
+    result: dict[str, Any] = {}
     with store.engine.connect() as conn:
         meter = Meter(conn)
-        for _ in range(2):
-            meter.mark()
-            rows = conn.execute(text(sql), params).all()
-            meter.mark()
-            runs.append(meter.span(len(meter.marks) - 2, len(meter.marks) - 1))
+        for over in ("activity", "summary"):
+            sql, params = floor_sql(shape, store.engine.dialect.name, over)
+            runs = []
+            for _ in range(2):
+                meter.mark()
+                rows = conn.execute(text(sql), params).all()
+                meter.mark()
+                runs.append(meter.span(len(meter.marks) - 2, len(meter.marks) - 1))
+            best = min(runs, key=lambda r: float(r["wall"] or 0))
+            result[over] = {**best, "rows": len(rows)}
     store.dispose()
-    best = min(runs, key=lambda r: float(r["wall"] or 0))
-    return {**best, "rows": len(rows), "rss_mib": _rss_mib(), "base_rss_mib": base_rss}
+    return {**result, "rss_mib": _rss_mib(), "base_rss_mib": base_rss}
 
 
 def analyze(url: str, apps: int, profile: str | None, clock_hours: int = 0) -> dict[str, Any]:
@@ -923,9 +946,12 @@ def run_all(args: argparse.Namespace, url: str, label: str) -> None:
         )
     print(f"\n{label}: {_machine()}; load average before the steps {os.getloadavg()[0]:.1f}", flush=True)
     floor_result = _step(args, "floor", url) if "floor" in steps else None
-    base = floor_result["wall"] if floor_result else None
+    # The reference is the strict floor: the bare query over the store as it is (with the summary).
+    base = floor_result["summary"]["wall"] if floor_result else None
     if floor_result is not None and "unused" not in steps:
-        print(f"floor (bare SQL): {floor_result['wall']:.2f}s, {floor_result['rows']:,} rows")
+        for over in ("summary", "activity"):
+            found = floor_result[over]
+            print(f"floor over {over} (bare SQL): {found['wall']:.2f}s, {found['rows']:,} rows")
     if "unused" in steps:
         # Each run at a later wall clock (an hour apart, the same day): what the daemon does when it
         # analyses after every sync. The evaluation time stays the same, so the findings do too.
@@ -953,15 +979,17 @@ def _unused_table(
     )
     rows: list[tuple[str, dict[str, Any], int | None, Any, float | None]] = []
     if floor_result is not None:
-        rows.append(
-            (
-                "floor (bare SQL)",
-                floor_result,
-                floor_result["rows"],
-                floor_result["load"],
-                floor_result["rss_mib"],
+        for over in ("summary", "activity"):
+            floor_run = floor_result[over]
+            rows.append(
+                (
+                    f"floor over {over}",
+                    floor_run,
+                    floor_run["rows"],
+                    floor_result["load"],
+                    floor_result["rss_mib"],
+                )
             )
-        )
     for n, run in enumerate(runs, start=1):
         rows += [
             (f"unused_seats run {n}", run, run["findings"], run["load"], run["rss_mib"]),
@@ -982,9 +1010,13 @@ def _unused_table(
         f"{first['monthly_waste']} USD/month; "
         f"run 2 opened {runs[-1]['opened']}, resolved {runs[-1]['resolved']}"
     )
-    if base:
+    if base and floor_result is not None:
         worst = max(run["wall"] for run in runs)
-        print(f"target <= 2x floor: {'met' if worst <= 2 * base else 'missed'} ({worst / base:.2f}x)")
+        loose = floor_result["activity"]["wall"]
+        print(
+            f"target <= 2x floor: {'met' if worst <= 2 * base else 'missed'} ({worst / base:.2f}x the floor "
+            f"over the summary; {worst / loose:.2f}x the floor over activity)"
+        )
     print(
         f"(CPU: this process; DB CPU: the PostgreSQL backend, without parallel workers; load: 1-min load "
         f"average before-after; interpreter + engine before a step: {first['base_rss_mib']:.0f} MiB)"
@@ -1020,6 +1052,9 @@ def _full_table(label: str, fulls: list[dict[str, Any]], base: float | None) -> 
     if label == "sqlite":
         worst = max(run["wall"] for run in fulls)
         print(f"target <= 15 s: {'met' if worst <= 15 else 'missed'} ({worst:.1f} s)")
+    if base:
+        worst = max(run["wall"] for run in fulls)
+        print(f"target <= 2x floor: {'met' if worst <= 2 * base else 'missed'} ({worst / base:.2f}x)")
     print(
         "(per analyzer: wall = run + persist + commit; CPU and DB CPU of the last run; peak RSS: the "
         "process's peak once the analyzer is done)\n"
