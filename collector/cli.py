@@ -15,6 +15,7 @@ import click
 from sqlalchemy import select
 
 from collector.analysis import run_analyzers
+from collector.cli_context import chosen_tenants
 from collector.config import Config, load_config
 from collector.digest.command import digest_command
 from collector.logs import configure_logging
@@ -130,7 +131,7 @@ def sync(obj: Context, once: bool, tenant_id: str | None, source: str | None, no
     store = Store(config.database_url)
     store.migrate()
     runner = SyncRunner(store, config)
-    tenants = [config.tenant(tenant_id)] if tenant_id else config.tenants
+    tenants = chosen_tenants(config, tenant_id)
     failed = False
     ran = 0
     for tenant in tenants:
@@ -236,7 +237,7 @@ def findings(obj: Context, tenant_id: str | None, fmt: str, states: tuple[str, .
     config = obj.config()
     store = Store(config.database_url)
     store.migrate()
-    tenant_ids = [config.tenant(tenant_id).id] if tenant_id else [t.id for t in config.tenants]
+    tenant_ids = [t.id for t in chosen_tenants(config, tenant_id)]
     rows = list(finding_rows(store, tenant_ids, states))
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
@@ -268,7 +269,7 @@ def showback_command(obj: Context, tenant_id: str | None, by: str, fmt: str) -> 
     config = obj.config()
     store = Store(config.database_url)
     store.migrate()
-    tenants = [config.tenant(tenant_id)] if tenant_id else config.tenants
+    tenants = chosen_tenants(config, tenant_id)
     rows: list[dict[str, Any]] = []
     with store.sessions() as session:
         for tenant in tenants:

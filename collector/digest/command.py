@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import sys
-from typing import Protocol
 
 import click
 
-from collector.config import Config
+from collector.cli_context import ConfigSource, chosen_tenants
 from collector.digest.config import channel_name
 from collector.digest.render import render_text
 from collector.digest.send import preview, send_digest
 from collector.store import Store
 from collector.tenants import apply_tenant_config
-
-
-class ConfigSource(Protocol):
-    """The CLI's context object (``collector.cli.Context``): loads the config or exits with its errors."""
-
-    def config(self) -> Config: ...
 
 
 @click.command("digest")
@@ -38,11 +31,7 @@ class ConfigSource(Protocol):
 def digest_command(obj: ConfigSource, tenant_id: str, dry_run: bool, channel_names: tuple[str, ...]) -> None:
     """Print the tenant's weekly digest, or send it now to the channels of its `digest:` block."""
     config = obj.config()
-    try:
-        tenant = config.tenant(tenant_id)
-    except KeyError as exc:
-        click.echo(exc.args[0], err=True)
-        sys.exit(2)
+    (tenant,) = chosen_tenants(config, tenant_id)
     store = Store(config.database_url)
     store.migrate()
     if dry_run:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
 
 import click
 
-from collector.config import Config
+from collector.cli_context import ConfigSource, chosen_tenants
 from collector.report.fmt import money
 from collector.report.gather import build_report, since_date
 from collector.report.page import render_report
@@ -19,12 +17,6 @@ from collector.report.state import record_report
 from collector.store import Store
 from collector.tenants import apply_tenant_config
 from collector.timeutil import utcnow
-
-
-class ConfigSource(Protocol):
-    """The CLI's context object (``collector.cli.Context``): loads the config or exits with its errors."""
-
-    def config(self) -> Config: ...
 
 
 def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
@@ -62,11 +54,7 @@ def report_command(
 ) -> None:
     """Write the tenant's client report: savings, charts, findings with evidence, renewals, showback."""
     config = obj.config()
-    try:
-        tenant = config.tenant(tenant_id)
-    except KeyError as exc:
-        click.echo(exc.args[0], err=True)
-        sys.exit(2)
+    (tenant,) = chosen_tenants(config, tenant_id)
     store = Store(config.database_url)
     store.migrate()
     apply_tenant_config(store, tenant, config.catalog_for(tenant))  # the tenant row the record refers to

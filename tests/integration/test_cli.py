@@ -142,3 +142,20 @@ def test_connectors_lists_kinds_and_scopes() -> None:
     assert "okta.logs.read" in listed["okta"]
     assert "AuditLog.Read.All" in listed["microsoft365"]
     assert "admin.reports.audit.readonly" in listed["google_workspace"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sync", "--once"],
+        ["findings"],
+        ["showback"],
+        ["report", "--out", "report.html"],
+        ["digest", "--dry-run"],
+    ],
+)
+def test_an_unknown_tenant_is_named_with_the_known_ones(sample: Path, command: list[str]) -> None:
+    code, out, err = invoke("--config", str(sample), *command, "--tenant", "northwnd")
+    assert code == 2
+    assert "no tenant 'northwnd' in the config; known: ['northwind']" in err
+    assert "Traceback" not in out + err
