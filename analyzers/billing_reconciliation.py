@@ -31,12 +31,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select, true
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
-from analyzers.sql import fresh_last_seen, usage_key
-from collector.models import Account, App, AppUsage, BilledItem, Seat
+from collector.models import Account, Activity, App, BilledItem, Seat
 from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 
 CENT = Decimal("0.01")
@@ -129,17 +128,26 @@ class BillingReconciliation(Analyzer):
     ) -> dict[tuple[str, str], int]:
         """Holders per (app, SKU) of ``app_ids`` seen within ``days`` by a fresh source, counted in SQL.
 
-        Each seat's holder is looked up in the usage summary by its key (tenant, person, app):
+        Each seat's holder is looked up in the activity table's unique index (tenant, person, app):
         joining a set of recent (person, app) pairs instead made SQLite scan every seat for each
-        pair, which never ends on a large tenant.
+        pair, which never ends on a large tenant. It stays on activity, not the usage summary: this
+        semi-join with a plain filter is one PostgreSQL hashes, while the summary's stale-source
+        fallback (a correlated lookup) made it probe the summary once per seat (3.7 s against
+        1.1 s on the benchmark tenant; SQLite gained 0.2 s).
         """
         since = tenant.now - timedelta(days=days)
-        fresh_last, _stale = fresh_last_seen(AppUsage, tenant.stale_sources)
+        fresh = Activity.source.not_in(list(tenant.stale_sources)) if tenant.stale_sources else true()
+        recent = exists().where(
+            Activity.tenant_id == tenant.tenant_id,
+            Activity.person_id == Account.person_id,
+            Activity.app_id == Seat.app_id,
+            Activity.last_seen_at >= since,
+            fresh,
+        )
         stmt = (
             select(Seat.app_id, Seat.sku, func.count(func.distinct(Account.person_id)))
             .join(Account, Seat.account_id == Account.id)
-            .join(AppUsage, usage_key(tenant.tenant_id, Account.person_id, Seat.app_id))
-            .where(Seat.tenant_id == tenant.tenant_id, Seat.app_id.in_(app_ids), fresh_last >= since)
+            .where(Seat.tenant_id == tenant.tenant_id, Seat.app_id.in_(app_ids), recent)
             .group_by(Seat.app_id, Seat.sku)
         )
         counts: dict[tuple[str, str], int] = defaultdict(int)
