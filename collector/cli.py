@@ -12,19 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from collector.analysis import run_analyzers
 from collector.cli_context import chosen_tenants
 from collector.config import Config, load_config
 from collector.digest.command import digest_command
 from collector.logs import configure_logging
-from collector.models import App, Finding
+from collector.models import App, AppUsage, Finding
 from collector.registry import connector_ids, get_connector
 from collector.report.command import report_command
 from collector.runner import SyncRunner
 from collector.store import Store
 from collector.tenants import apply_tenant_config
+from collector.usage import rebuild
 from collector.yamlsource import ConfigError
 
 DEFAULT_CONFIG = "saaswatch.yaml"
@@ -109,12 +110,24 @@ def run(obj: Context) -> None:
 
 
 @main.command("migrate")
+@click.option(
+    "--rebuild-usage",
+    is_flag=True,
+    help="Also work out the usage summary again from the activity table (after activity rows were "
+    "written past saaswatch, e.g. a bulk load).",
+)
 @click.pass_obj
-def migrate(obj: Context) -> None:
+def migrate(obj: Context, rebuild_usage: bool) -> None:
     """Bring the database schema up to date (the daemon also does this at start)."""
     config = obj.config()
-    Store(config.database_url).migrate()
+    store = Store(config.database_url)
+    store.migrate()
     click.echo("schema is up to date")
+    if rebuild_usage:
+        with store.transaction() as session:
+            rebuild(session)
+            pairs = session.scalar(select(func.count()).select_from(AppUsage))
+        click.echo(f"usage summary rebuilt: {pairs:,} (person, app) pairs")
 
 
 @main.command("sync")

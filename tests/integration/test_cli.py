@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
 import shutil
 from decimal import Decimal
@@ -13,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from collector.cli import main
-from collector.models import Seat, SyncRun
+from collector.models import Activity, AppUsage, Seat, SyncRun
 from collector.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -159,3 +160,19 @@ def test_an_unknown_tenant_is_named_with_the_known_ones(sample: Path, command: l
     assert code == 2
     assert "no tenant 'northwnd' in the config; known: ['northwind']" in err
     assert "Traceback" not in out + err
+
+
+def test_migrate_rebuilds_the_usage_summary_from_activity(sample: Path) -> None:
+    assert invoke("--config", str(sample), "sync", "--once")[0] == 0
+    store = Store(os.environ["SAASWATCH_DATABASE_URL"])
+    with store.transaction() as session:
+        pairs = session.scalar(select(func.count()).select_from(AppUsage))
+        # As after a bulk load past the ingest: activity without its summary.
+        session.execute(delete(AppUsage))
+        assert session.scalar(select(func.count()).select_from(Activity))
+    code, out, _ = invoke("--config", str(sample), "migrate", "--rebuild-usage")
+    assert code == 0
+    assert f"usage summary rebuilt: {pairs:,} (person, app) pairs" in out
+    with store.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(AppUsage)) == pairs
+    store.dispose()
