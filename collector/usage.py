@@ -58,6 +58,18 @@ def summary_of(*where: ColumnElement[bool]) -> Select[Any]:
 COLUMNS = ("tenant_id", "person_id", "app_id", "last_seen_at", "sources")
 
 
+def _serialise(session: Session, tenant_id: str) -> None:
+    """On PostgreSQL, one writer of a tenant's summary at a time, until its transaction ends.
+
+    Two syncs of a tenant may run at once. Folding pages in commutes (the later time, the union of
+    sources), but a recompute does not: it reads activity as committed when it starts, so a page
+    of another source committed in between would be lost, or its new row would collide with the
+    recomputed one. Holding this lock, a page waits for a recompute to commit (and then folds into
+    it), and a recompute sees every page committed before it. SQLite has one writer anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(f"saaswatch.app_usage:{tenant_id}"))))
+
+
 def record(session: Session, tenant_id: str, source: str, sightings: Mapping[Pair, datetime | None]) -> None:
     """Fold one page of ``source``'s sightings (the latest last seen per pair; None: "never") into
     the summary. Stored activity only moves forward and only gains sources while pages are
@@ -65,6 +77,7 @@ def record(session: Session, tenant_id: str, source: str, sightings: Mapping[Pai
     list -- one upsert, no read of the activity table. (Retirement, the one way down, recomputes.)"""
     if not sightings:
         return
+    _serialise(session, tenant_id)
     usage = AppUsage.__table__
     assert isinstance(usage, Table)
     listed = f"{SEPARATOR}{source}{SEPARATOR}"
@@ -115,6 +128,8 @@ def refresh(session: Session, tenant_id: str, pairs: Iterable[Pair]) -> None:
 def rebuild(session: Session, tenant_id: str | None = None) -> None:
     """Work out the whole summary (of one tenant, or of every tenant) from ``activity``: for data
     written into ``activity`` past the ingest (a bulk load, a restore)."""
+    if tenant_id is not None:
+        _serialise(session, tenant_id)
     if tenant_id is None:
         session.execute(delete(AppUsage))
         rows = summary_of()
@@ -126,6 +141,7 @@ def rebuild(session: Session, tenant_id: str | None = None) -> None:
 
 def retire(session: Session, stale: ColumnElement[bool], tenant_id: str) -> None:
     """Delete the activity rows matching ``stale`` (of one tenant) and refresh their pairs."""
+    _serialise(session, tenant_id)
     pairs = session.execute(select(Activity.person_id, Activity.app_id).where(stale).distinct()).all()
     session.execute(delete(Activity).where(stale))
     refresh(session, tenant_id, ((person, app) for person, app in pairs))

@@ -189,3 +189,37 @@ def test_migration_and_rebuild_summarise_activity_already_stored(store_url: str)
         assert {(t, 1, a): v for (t, _p, a), v in stored(store).items()} == want
     finally:
         store.dispose()
+
+
+def test_summary_writers_of_a_tenant_take_turns_on_postgresql(store: Store) -> None:
+    """A recompute must not interleave with another sync's page (see usage._serialise): while one
+    transaction writes a tenant's summary, a second writer waits, even for another pair."""
+    import threading
+
+    from collector.usage import record
+
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    with store.transaction() as session:
+        session.execute(text("INSERT INTO tenant (id, name, currency) VALUES ('acme', 'Acme', 'USD')"))
+        for email in ("a@x.io", "b@x.io"):
+            session.execute(
+                text("INSERT INTO person (tenant_id, email, updated_at) VALUES ('acme', :e, :now)"),
+                {"e": email, "now": NOW},
+            )
+        ids = [row[0] for row in session.execute(text("SELECT id FROM person ORDER BY email"))]
+    done = threading.Event()
+
+    def second_writer() -> None:
+        with store.transaction() as other:
+            record(other, "acme", "slack", {(ids[1], "slack"): NOW})
+        done.set()
+
+    with store.transaction() as first:
+        record(first, "acme", "okta", {(ids[0], "zoom"): NOW})
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        assert not done.wait(0.5)  # waiting for the first transaction, not on a row it holds
+    writer.join(10)
+    assert done.is_set()
+    assert len(stored(store)) == 2
