@@ -1,14 +1,15 @@
 """The per-(person, app) usage summary (``app_usage``), kept in step with ``activity``.
 
 ``activity`` holds one row per (person, app, source, kind, feature): 2.5 million rows for a tenant of
-two million seats. Four analyzers need per (person, app) "when was this person last seen in this
+two million seats. Several analyzers need per (person, app) "when was this person last seen in this
 app"; aggregating the activity table for it costs each of them seconds. The summary is that
-aggregate, stored: the ingest refreshes the pairs a page touched, in the page's transaction, and the
-runner the pairs whose rows it retires. So it is exactly the aggregate of the committed activity.
+aggregate, stored, and written in the same transactions as activity: the ingest folds each page's
+sightings in (``record``), the runner recomputes the pairs whose rows it retires (``retire``). So
+it is the aggregate of the committed activity at every commit.
 
 Staleness is not stored (a source turns stale with time, without any write): the summary lists the
 sources behind each pair, and an analysis works out from ``activity`` only the pairs a stale source
-speaks for (``analyzers.sql.fresh_usage``).
+speaks for (``analyzers.sql.fresh_last_seen``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, case, delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from collector.models import Activity, AppUsage
+from collector.models import Activity, AppUsage, Tenant
 from collector.store import later_of, upsert
 
 SEPARATOR = ","
@@ -128,15 +129,13 @@ def refresh(session: Session, tenant_id: str, pairs: Iterable[Pair]) -> None:
 def rebuild(session: Session, tenant_id: str | None = None) -> None:
     """Work out the whole summary (of one tenant, or of every tenant) from ``activity``: for data
     written into ``activity`` past the ingest (a bulk load, a restore)."""
-    if tenant_id is not None:
-        _serialise(session, tenant_id)
     if tenant_id is None:
-        session.execute(delete(AppUsage))
-        rows = summary_of()
-    else:
-        session.execute(delete(AppUsage).where(AppUsage.tenant_id == tenant_id))
-        rows = summary_of(Activity.tenant_id == tenant_id)
-    session.execute(insert(AppUsage).from_select(COLUMNS, rows))
+        for each in session.scalars(select(Tenant.id).order_by(Tenant.id)).all():
+            rebuild(session, each)
+        return
+    _serialise(session, tenant_id)
+    session.execute(delete(AppUsage).where(AppUsage.tenant_id == tenant_id))
+    session.execute(insert(AppUsage).from_select(COLUMNS, summary_of(Activity.tenant_id == tenant_id)))
 
 
 def retire(session: Session, stale: ColumnElement[bool], tenant_id: str) -> None:
@@ -147,4 +146,4 @@ def retire(session: Session, stale: ColumnElement[bool], tenant_id: str) -> None
     refresh(session, tenant_id, ((person, app) for person, app in pairs))
 
 
-__all__ = ["SEPARATOR", "rebuild", "refresh", "retire", "summary_of"]
+__all__ = ["SEPARATOR", "rebuild", "record", "refresh", "retire", "summary_of"]
