@@ -164,7 +164,8 @@ class Offboarding(Analyzer):
         people = sorted({h.person_id for h in holdings})
         idp_sign_in = self._last_seen(session, tid, people, app_ids=idp_apps)
         last_seen = self._last_seen(session, tid, people, app_ids=None)
-        pools = {pool.key: pool for pool in tenant.license_pools(session)}
+        # Each pool's monthly seat price in the tenant currency, once (not once per seat held).
+        prices = {pool.key: monthly_price(pool, tenant) for pool in tenant.license_pools(session)}
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tid)).all())
         idp_names = [names.get(app_id, app_id) for app_id in idp_apps]
         findings = []
@@ -177,7 +178,7 @@ class Offboarding(Analyzer):
                 self._draft(
                     holding,
                     tenant,
-                    pools,
+                    prices,
                     names.get(holding.app_id, holding.app_id),
                     signed_in,
                     last_seen.get((holding.person_id, holding.app_id)),
@@ -311,7 +312,7 @@ class Offboarding(Analyzer):
         self,
         holding: Holding,
         tenant: TenantView,
-        pools: dict[tuple[str, str], Any],
+        prices: dict[tuple[str, str], tuple[Decimal | None, str | None]],
         app_name: str,
         idp_sign_in: tuple[datetime, str] | None,
         last_seen: tuple[datetime, str] | None,
@@ -337,8 +338,9 @@ class Offboarding(Analyzer):
         }
         price: Decimal | None = None
         if holding.sku is not None:
-            pool = pools.get((holding.app_id, holding.sku.casefold()))
-            price, note = monthly_price(pool, tenant) if pool else (None, "no license pool for this SKU")
+            price, note = prices.get(
+                (holding.app_id, holding.sku.casefold()), (None, "no license pool for this SKU")
+            )
             evidence["monthly_price_per_seat"] = None if price is None else str(price.quantize(CENT))
             if note:
                 evidence["price_note"] = note
