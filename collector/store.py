@@ -99,13 +99,17 @@ def upsert(
     key: Sequence[str],
     update: Sequence[str] | None = None,
     merge: Callable[[Any], Mapping[str, Any]] | None = None,
+    only_if: Callable[[Any], Any] | None = None,
 ) -> None:
     """Insert ``rows`` or update the row with the same ``key``: re-running never duplicates.
 
     ``update`` lists the columns overwritten on conflict (default: every non-key column given);
     ``merge`` receives the statement's ``excluded`` row and returns SQL expressions for columns that
-    need more than overwriting (e.g. "keep the later timestamp"). Rows repeating a key within one call
-    are collapsed, last one winning, because PostgreSQL refuses to update one row twice in a statement.
+    need more than overwriting (e.g. "keep the later timestamp"); ``only_if`` receives it too and
+    returns the condition under which a conflicting row is updated at all (else it is left alone:
+    on PostgreSQL an update writes a new row version even when nothing changes). Rows repeating a
+    key within one call are collapsed, last one winning, because PostgreSQL refuses to update one
+    row twice in a statement.
     """
     if not rows:
         return
@@ -122,7 +126,8 @@ def upsert(
     if merge is not None:
         set_.update(merge(stmt.excluded))
     if set_:
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_)
+        where = only_if(stmt.excluded) if only_if is not None else None
+        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=set_, where=where)
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=list(key))
     session.execute(stmt, unique)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, case, delete, func, insert, literal, select
+from sqlalchemy import ColumnElement, Select, Table, and_, case, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from collector.models import Activity, AppUsage, Tenant
@@ -100,6 +100,14 @@ def record(session: Session, tenant_id: str, source: str, sightings: Mapping[Pai
                     else_=usage.c.sources + literal(f"{source}{SEPARATOR}"),
                 ),
             },
+            # A re-sync mostly reports what is stored already: such a row is left alone.
+            only_if=lambda excluded: or_(
+                ~usage.c.sources.contains(listed, autoescape=True),
+                and_(
+                    excluded.last_seen_at.is_not(None),
+                    or_(usage.c.last_seen_at.is_(None), excluded.last_seen_at > usage.c.last_seen_at),
+                ),
+            ),
         )
 
 
