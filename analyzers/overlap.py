@@ -72,6 +72,7 @@ from analyzers.sql import unindexed
 from analyzers.unused_seats import severity_for
 from collector.models import Account, App, AppUsage, Person, Seat, SpendLine
 from collector.pools import MissingExchangeRate, to_currency
+from collector.usage import ListsSource
 
 CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
@@ -224,10 +225,7 @@ class Overlap(Analyzer):
             select(
                 AppUsage.app_id,
                 func.count(case((recent, 1))),
-                *(
-                    func.max(case((AppUsage.sources.contains(f",{source},", autoescape=True), 1), else_=0))
-                    for source in stale
-                ),
+                *(func.max(case((ListsSource(AppUsage.sources, source), 1), else_=0)) for source in stale),
             )
             .where(unindexed(AppUsage.tenant_id) == tid, AppUsage.app_id.in_(apps))
             .group_by(AppUsage.app_id)

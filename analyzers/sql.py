@@ -15,6 +15,7 @@ from sqlalchemy.types import TypeEngine
 
 from collector.models import Activity, AppUsage
 from collector.timeutil import UtcDateTime
+from collector.usage import ListsSource
 
 # Inside SQL, a fresh source's "never signed in" (a NULL last seen) counts as this instant, so that
 # one value tells "no fresh sighting" (NULL), "only nevers" (NEVER) and "last seen at" apart.
@@ -44,7 +45,7 @@ def fresh_last_seen(
         latest = case((usage.sources.is_(None), null()), else_=stored)
         return type_coerce(latest, UtcDateTime()), literal(0)
     stale = sorted(stale_sources)
-    touched = or_(*(usage.sources.contains(f",{source},", autoescape=True) for source in stale))
+    touched = or_(*(ListsSource(usage.sources, source) for source in stale))
     exact = (
         select(func.max(case((Activity.source.not_in(stale), func.coalesce(Activity.last_seen_at, never)))))
         .where(

@@ -20,7 +20,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import Boolean, String
 
 from collector.models import Activity, AppUsage, Tenant
 from collector.store import later_of, upsert
@@ -29,6 +33,28 @@ SEPARATOR = ","
 ROWS_PER_STATEMENT = 500  # rows (or people) per statement: far below SQLite's parameter limit
 
 Pair = tuple[int, str]  # (person_id, app_id)
+
+
+class ListsSource(FunctionElement[bool]):
+    """SQL: ``sources`` (a summary's source list) names ``source``. A case-sensitive substring test
+    of ",source," (``instr`` on SQLite, ``strpos`` on PostgreSQL): ``LIKE`` would need its
+    wildcards escaped in source names and ignores ASCII case on SQLite."""
+
+    inherit_cache = True
+    type = Boolean()
+
+    def __init__(self, sources: Any, source: str) -> None:
+        super().__init__(sources, literal(f"{SEPARATOR}{source}{SEPARATOR}", String()))
+
+
+@compiles(ListsSource)
+def _lists_source(element: ListsSource, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(strpos({compiler.process(element.clauses, **kw)}) > 0)"
+
+
+@compiles(ListsSource, "sqlite")
+def _lists_source_sqlite(element: ListsSource, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(instr({compiler.process(element.clauses, **kw)}) > 0)"
 
 
 def summary_of(*where: ColumnElement[bool]) -> Select[Any]:
@@ -96,13 +122,13 @@ def record(session: Session, tenant_id: str, source: str, sightings: Mapping[Pai
             merge=lambda excluded: {
                 "last_seen_at": later_of(usage.c.last_seen_at, excluded.last_seen_at),
                 "sources": case(
-                    (usage.c.sources.contains(listed, autoescape=True), usage.c.sources),
+                    (ListsSource(usage.c.sources, source), usage.c.sources),
                     else_=usage.c.sources + literal(f"{source}{SEPARATOR}"),
                 ),
             },
             # A re-sync mostly reports what is stored already: such a row is left alone.
             only_if=lambda excluded: or_(
-                ~usage.c.sources.contains(listed, autoescape=True),
+                ~ListsSource(usage.c.sources, source),
                 and_(
                     excluded.last_seen_at.is_not(None),
                     or_(usage.c.last_seen_at.is_(None), excluded.last_seen_at > usage.c.last_seen_at),
@@ -154,4 +180,4 @@ def retire(session: Session, stale: ColumnElement[bool], tenant_id: str) -> None
     refresh(session, tenant_id, ((person, app) for person, app in pairs))
 
 
-__all__ = ["SEPARATOR", "rebuild", "record", "refresh", "retire", "summary_of"]
+__all__ = ["SEPARATOR", "ListsSource", "rebuild", "record", "refresh", "retire", "summary_of"]

@@ -223,3 +223,25 @@ def test_summary_writers_of_a_tenant_take_turns_on_postgresql(store: Store) -> N
     writer.join(10)
     assert done.is_set()
     assert len(stored(store)) == 2
+
+
+@pytest.mark.parametrize(
+    ("sources", "source", "listed"),
+    [
+        (",okta,slack,", "okta", True),
+        (",okta,slack,", "slack", True),
+        (",okta,slack,", "Okta", False),  # case matters (SQLite's LIKE would ignore it)
+        (",okta,slack,", "kta", False),  # whole names only
+        (",m365-eu,", "m365_eu", False),  # no wildcards: "_" is a character
+        (",50%-off,", "50%-off", True),
+        (",okta,slack,", "okta,slack", True),  # (a name with a comma is not a connector name)
+    ],
+)
+def test_lists_source_is_an_exact_name_test(store: Store, sources: str, source: str, listed: bool) -> None:
+    from sqlalchemy import literal
+
+    from collector.usage import ListsSource
+
+    with store.sessions() as session:
+        assert bool(session.scalar(select(ListsSource(literal(sources), source)))) is listed
+        assert bool(session.scalar(select(~ListsSource(literal(sources), source)))) is not listed
