@@ -8,11 +8,9 @@ kept current but out of the open totals; when the mute expires or is removed it 
 
 from __future__ import annotations
 
-import fnmatch
 import gc
 import hashlib
 import logging
-import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,35 +134,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class _Mutes:
-    """The mutes of one analyzer, each matched with its subject pattern compiled once: a large
-    tenant's analyzer produces a quarter of a million findings, each checked against every mute."""
-
-    def __init__(self, mutes: Sequence[Mute]) -> None:
-        self.checks = [
-            (
-                mute,
-                mute.rule,
-                mute.app,
-                mute.sku.casefold() if mute.sku is not None else None,
-                re.compile(fnmatch.translate(mute.subject.lower())).match
-                if mute.subject is not None
-                else None,
-            )
-            for mute in mutes
-        ]
-
-    def first(self, draft: FindingDraft) -> Mute | None:
-        """The first mute that matches ``draft`` (the same answer as ``Mute.matches``)."""
-        for mute, rule, app, sku, subject in self.checks:
-            if (
-                (rule is None or rule == draft.rule)
-                and (app is None or app == draft.app_id)
-                and (sku is None or (draft.sku is not None and sku == draft.sku.casefold()))
-                and (subject is None or subject(draft.subject.lower()) is not None)
-            ):
-                return mute
-        return None
+def _mute_for(mutes: Sequence[Mute], analyzer_id: str, draft: FindingDraft) -> Mute | None:
+    """The first of ``mutes`` (in force today) that matches ``draft``."""
+    for mute in mutes:
+        if mute.matches(analyzer_id, draft.rule, draft.app_id, draft.sku, draft.subject):
+            return mute
+    return None
 
 
 def _persist(
@@ -211,7 +186,7 @@ def _persist(
     )
     # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
     today = now.date()
-    active = _Mutes([m for m in mutes if m.expires >= today and m.analyzer in (None, analyzer_id)])
+    mutes = [m for m in mutes if m.expires >= today and m.analyzer in (None, analyzer_id)]
     seen: set[str] = set()
     opened = open_count = 0
     waste = Decimal(0)
@@ -221,7 +196,7 @@ def _persist(
         if fingerprint in seen:
             raise ValueError(f"analyzer {analyzer_id} produced {fingerprint!r} twice")
         seen.add(fingerprint)
-        mute = active.first(draft) if active.checks else None
+        mute = _mute_for(mutes, analyzer_id, draft) if mutes else None
         evidence = draft.evidence
         if mute:
             evidence = {**evidence, "muted": {"reason": mute.reason, "expires": mute.expires.isoformat()}}

@@ -11,6 +11,7 @@ import fnmatch
 import functools
 import os
 import re
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -157,8 +158,15 @@ class Mute(Strict):
             and (self.rule is None or self.rule == rule)
             and (self.app is None or self.app == app)
             and (self.sku is None or (sku is not None and self.sku.casefold() == sku.casefold()))
-            and (self.subject is None or fnmatch.fnmatch(subject.lower(), self.subject.lower()))
+            and (self.subject is None or _subject_pattern(self.subject)(subject.lower()) is not None)
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _subject_pattern(pattern: str) -> Callable[[str], re.Match[str] | None]:
+    """A mute's subject pattern compiled once: a large tenant's analyzer checks a quarter of a
+    million findings against it (``fnmatch`` per finding cost about a second)."""
+    return re.compile(fnmatch.translate(pattern.lower())).match
 
 
 class Alerting(Strict):
