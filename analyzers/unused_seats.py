@@ -341,8 +341,9 @@ def _flagging_statement(
 ) -> Select[Any]:
     """One statement: the holders of ``pools`` whose seats look unused, with what the finding needs.
 
-    ``candidates``: per seat row, the holder's fused fresh sightings of the app -- the latest last
-    seen, NEVER when every fresh source says "never", NULL without a fresh row -- keeping the rows
+    ``candidates``: per seat row, the holder's fresh usage of the app from the usage summary, by
+    its key (``fresh_last_seen``) -- the latest last seen, NEVER when every fresh source says
+    "never", NULL without a fresh row -- keeping the rows
     older than the app's threshold, never seen or without fresh data (a small part of all seats).
     ``held``: only those rows are mapped to their pool (an app and its SKU's spellings) and grouped
     per (pool, holder) -- a person, or an account without one; bots and service accounts drop out.
