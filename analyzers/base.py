@@ -88,6 +88,9 @@ class Analyzer(abc.ABC):
     id: ClassVar[str]
     title: ClassVar[str]
     settings_model: ClassVar[type[AnalyzerSettings]]
+    # A rough guide to how long the analyzer takes on a large tenant next to the others; the run
+    # starts the longest first, by this until a previous run's time is known.
+    relative_cost: ClassVar[int] = 1
 
     def __init__(self, settings: AnalyzerSettings) -> None:
         self.settings = settings

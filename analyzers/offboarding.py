@@ -137,6 +137,7 @@ class Offboarding(Analyzer):
     id = "offboarding"
     title = "Offboarding gaps"
     settings_model = OffboardingSettings
+    relative_cost = 3
 
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         settings = self.settings

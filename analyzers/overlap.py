@@ -163,6 +163,7 @@ class Overlap(Analyzer):
     id = "overlap"
     title = "Overlapping tools"
     settings_model = OverlapSettings
+    relative_cost = 3
 
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         settings = self.settings

@@ -180,6 +180,7 @@ class Renewals(Analyzer):
     id = "renewals"
     title = "Upcoming renewals and notice deadlines"
     settings_model = RenewalsSettings
+    relative_cost = 2
 
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         settings = self.settings

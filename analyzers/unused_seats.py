@@ -171,6 +171,7 @@ class UnusedSeats(Analyzer):
     id = "unused_seats"
     title = "Unused seats"
     settings_model = UnusedSeatsSettings
+    relative_cost = 10
 
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         settings = self.settings

@@ -11,11 +11,14 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from time import perf_counter
 from typing import Any
 
 from sqlalchemy import Table, select, update
@@ -27,9 +30,9 @@ from collector.catalog import Catalog, builtin_catalog
 from collector.config import Mute, TenantConfig
 from collector.health import source_health
 from collector.job_state import job_cursors, save_job_cursor
-from collector.models import Finding
+from collector.models import Finding, SyncState
 from collector.pools import effective_pools
-from collector.store import BulkUpsert, Store
+from collector.store import BulkUpsert, Store, column_encoder
 from collector.timeutil import utcnow
 
 log = logging.getLogger("saaswatch.analysis")
@@ -48,6 +51,21 @@ class AnalysisResult:
     opened: int
     resolved: int
     monthly_waste: Decimal
+    findings: int = 0  # produced by this run, muted ones included
+    seconds: float = 0.0  # the analyzer's run and the preparation of its findings, not the write
+
+
+@dataclass
+class Prepared:
+    """An analyzer's findings made ready to write: what changed since its last run, worked out in
+    the analyzer's own (reading) session, so that the one writing transaction has little to do."""
+
+    analyzer: str
+    currency: str
+    rows: list[tuple[Any, ...]]  # new or changed findings, in ``WRITTEN_COLUMNS`` order
+    gone: list[str]  # fingerprints stored as open or suppressed that this run no longer produced
+    previous: datetime | None  # the analyzer's last run before this one
+    result: AnalysisResult
 
 
 def evaluation_time(tenant: TenantConfig, now: datetime) -> datetime:
@@ -84,42 +102,127 @@ def build_analyzers(tenant: TenantConfig) -> list[Analyzer]:
     return analyzers
 
 
+def default_workers() -> int:
+    """Analyzers run side by side on up to this many threads: one per core, at most four.
+
+    Most of an analyzer's time is spent in the database (SQLite's C code, which releases the GIL,
+    or a PostgreSQL backend), so threads overlap well; beyond the cores they would only queue.
+    """
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def run_analyzers(
-    store: Store, tenant: TenantConfig, now: datetime | None = None, catalog: Catalog | None = None
+    store: Store,
+    tenant: TenantConfig,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
+    workers: int | None = None,
 ) -> list[AnalysisResult]:
     now = now or utcnow()
     view = tenant_view(store, tenant, now, catalog)
-    produced: list[tuple[str, list[FindingDraft]]] = []
-    for analyzer in build_analyzers(tenant):
-        try:
-            with store.sessions() as session, gc_paused():
-                produced.append((analyzer.id, analyzer.run(session, view)))
-        except Exception:
-            # One broken analyzer must not stop the others; its findings stay as they were.
-            log.exception("analyzer %s failed; its findings are left as they were", analyzer.id)
-    # Every analyzer's findings are written in one transaction: a scrape or report in the middle of
-    # an analysis sees the previous results or the new ones, never a total that is half of each.
-    results = []
-    with store.transaction() as session, gc_paused():
-        for analyzer_id, drafts in produced:
-            results.append(_persist(session, view, analyzer_id, drafts, now, tenant.mute))
+    return analyse(store, view, build_analyzers(tenant), now, tenant.mute, workers)
+
+
+def analyse(
+    store: Store,
+    view: TenantView,
+    analyzers: Sequence[Analyzer],
+    now: datetime,
+    mutes: Sequence[Mute] = (),
+    workers: int | None = None,
+) -> list[AnalysisResult]:
+    """Run ``analyzers`` for the tenant of ``view`` and write their findings, stamped ``now``.
+
+    Each analyzer runs in a session of its own, on ``workers`` threads (``default_workers()``),
+    the one that took longest last time first; it also works out which of its findings changed
+    (``prepare``). A broken analyzer does not stop the others; its findings stay as they were.
+    Then every analyzer's changes are written in one transaction: a scrape or report in the middle
+    of an analysis sees the previous results or the new ones, never a total that is half of each.
+    """
+    results = write_all(store, view, produce_all(store, view, analyzers, now, mutes, workers), now)
     for result in results:
         log.info(
-            "analyzer %s: %d open findings (%d new, %d resolved), %s %s/month",
+            "analyzer %s: %d open findings (%d new, %d resolved), %s %s/month, %.1f s",
             result.analyzer,
             result.open,
             result.opened,
             result.resolved,
             result.monthly_waste,
-            tenant.currency,
-            extra={"tenant": tenant.id},
+            view.currency,
+            result.seconds,
+            extra={"tenant": view.tenant_id},
         )
     return results
 
 
+def produce_all(
+    store: Store,
+    view: TenantView,
+    analyzers: Sequence[Analyzer],
+    now: datetime,
+    mutes: Sequence[Mute] = (),
+    workers: int | None = None,
+) -> list[Prepared]:
+    """Every analyzer's run and prepared findings, on ``workers`` threads, longest first; in the
+    order of ``analyzers``, without the ones that failed."""
+    workers = default_workers() if workers is None else max(1, workers)
+    order = _longest_first(store, view.tenant_id, analyzers)
+    with gc_paused():
+        if workers == 1 or len(order) <= 1:
+            outcomes = [_produce(store, view, analyzer, now, mutes) for analyzer in order]
+        else:
+            with ThreadPoolExecutor(min(workers, len(order)), thread_name_prefix="analysis") as pool:
+                futures = [pool.submit(_produce, store, view, analyzer, now, mutes) for analyzer in order]
+            outcomes = [future.result() for future in futures]
+    done = {outcome.analyzer: outcome for outcome in outcomes if outcome is not None}
+    return [done[analyzer.id] for analyzer in analyzers if analyzer.id in done]
+
+
+def write_all(
+    store: Store, view: TenantView, prepared: Sequence[Prepared], now: datetime
+) -> list[AnalysisResult]:
+    """Write every analyzer's prepared findings in one transaction."""
+    with store.transaction() as session, gc_paused():
+        return [write(session, view.tenant_id, outcome, now) for outcome in prepared]
+
+
+def _produce(
+    store: Store, view: TenantView, analyzer: Analyzer, now: datetime, mutes: Sequence[Mute]
+) -> Prepared | None:
+    """One analyzer's run and the preparation of its findings, or None when it failed."""
+    started = perf_counter()
+    try:
+        with store.sessions() as session:
+            drafts = analyzer.run(session, view)
+            outcome = prepare(session, view, analyzer.id, drafts, now, mutes)
+    except Exception:
+        log.exception(
+            "analyzer %s failed; its findings are left as they were",
+            analyzer.id,
+            extra={"tenant": view.tenant_id},
+        )
+        return None
+    outcome.result.seconds = perf_counter() - started
+    return outcome
+
+
+def _longest_first(store: Store, tenant_id: str, analyzers: Sequence[Analyzer]) -> list[Analyzer]:
+    """``analyzers`` in the order to start them: longest first, so that no long one starts last
+    while the other threads sit idle. How long is the previous run's time; an analyzer without
+    one (the first run) goes by its class's ``relative_cost``, before those with one."""
+    with store.sessions() as session:
+        took = analysis_seconds(session, tenant_id)
+
+    def key(analyzer: Analyzer) -> tuple[int, float]:
+        seconds = took.get(analyzer.id)
+        return (0, -analyzer.relative_cost) if seconds is None else (1, -seconds)
+
+    return sorted(analyzers, key=key)
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an analyzer runs and its findings are written.
+    """Pause Python's cyclic garbage collector while analyzers run and their findings are written.
 
     On a large tenant that is millions of short-lived rows, dicts and strings, none of them in a
     reference cycle; the collector's repeated passes over them (and over the growing list of
@@ -150,15 +253,26 @@ def _persist(
     now: datetime,
     mutes: Sequence[Mute] = (),
 ) -> AnalysisResult:
-    """Merge ``drafts`` into the stored findings of ``analyzer_id``, in bulk.
+    """Merge ``drafts`` into the stored findings of ``analyzer_id`` in one session: ``prepare``,
+    then ``write``."""
+    return write(session, view.tenant_id, prepare(session, view, analyzer_id, drafts, now, mutes), now)
+
+
+def prepare(
+    session: Session,
+    view: TenantView,
+    analyzer_id: str,
+    drafts: list[FindingDraft],
+    now: datetime,
+    mutes: Sequence[Mute] = (),
+) -> Prepared:
+    """What writing ``drafts`` as the findings of ``analyzer_id`` changes; reads, never writes.
 
     Reads only (fingerprint, state, digest) of what is stored. A draft whose digest and state match
-    its stored row is the same finding as last run and is not touched at all (on a large tenant
-    most of them, and rewriting a quarter of a million rows costs seconds): an open finding is
-    current as of its analyzer's last run, recorded by ``record_analysis``. New and changed ones go
-    through one compiled upsert (the first-seen time of a known finding is never overwritten); what
-    is no longer produced is resolved with chunked UPDATEs. A few statements whatever the number of
-    findings.
+    its stored row is the same finding as last run and is left out (on a large tenant most of
+    them, and rewriting a quarter of a million rows costs seconds): an open finding is current as
+    of its analyzer's last run, recorded by ``record_analysis``. The others are the rows to write;
+    what is stored as open or suppressed and no longer produced is to be resolved.
     """
     tenant_id = view.tenant_id
     previous = analysis_time(session, tenant_id, analyzer_id)
@@ -168,22 +282,7 @@ def _persist(
     existing: dict[str, tuple[str, str | None]] = {
         fingerprint: (state, digest) for fingerprint, state, digest in session.execute(stored)
     }
-    writer = BulkUpsert(
-        session,
-        _table(Finding),
-        columns=WRITTEN_COLUMNS,
-        key=FINDING_KEY,
-        update=[*WRITTEN_COLUMNS[1:], "last_seen_at", "resolved_at"],  # all but first_seen_at
-        constants={
-            "tenant_id": tenant_id,
-            "analyzer": analyzer_id,
-            "currency": view.currency,
-            "first_seen_at": now,
-            "last_seen_at": now,
-            "resolved_at": None,
-        },
-        encoded=("evidence",),
-    )
+    encode = column_encoder(session, _table(Finding), "evidence")
     # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
     today = now.date()
     mutes = [m for m in mutes if m.expires >= today and m.analyzer in (None, analyzer_id)]
@@ -208,7 +307,7 @@ def _persist(
         before = existing.get(fingerprint)
         # New, or back from resolved or suppressed (a state change also clears resolved_at).
         opened += state == "open" and (before is None or before[0] != "open")
-        encoded = writer.encode("evidence", evidence)
+        encoded = encode(evidence)
         digest = _digest(draft, view.currency, state, encoded)
         if before is not None and before == (state, digest):
             continue  # the same finding as last run, word for word
@@ -228,14 +327,48 @@ def _persist(
                 digest,
             )
         )
-        if len(rows) >= WRITE_CHUNK:
-            writer.write(rows)
-            rows = []
-    writer.write(rows)
-    # No longer produced: resolved, keeping its money as the realised saving.
     gone = sorted(
         fp for fp, (state, _) in existing.items() if fp not in seen and state in ("open", "suppressed")
     )
+    result = AnalysisResult(
+        analyzer=analyzer_id,
+        open=open_count,
+        opened=opened,
+        resolved=len(gone),
+        monthly_waste=waste,
+        findings=len(drafts),
+    )
+    return Prepared(analyzer_id, view.currency, rows, gone, previous, result)
+
+
+def write(session: Session, tenant_id: str, prepared: Prepared, now: datetime) -> AnalysisResult:
+    """Write what ``prepare`` found: the new and changed findings through one compiled upsert (the
+    first-seen time of a known finding is never overwritten), the ones no longer produced resolved
+    with chunked UPDATEs, and the analyzer's run recorded. A few statements whatever the number of
+    findings."""
+    analyzer_id = prepared.analyzer
+    writer = BulkUpsert(
+        session,
+        _table(Finding),
+        columns=WRITTEN_COLUMNS,
+        key=FINDING_KEY,
+        update=[*WRITTEN_COLUMNS[1:], "last_seen_at", "resolved_at"],  # all but first_seen_at
+        constants={
+            "tenant_id": tenant_id,
+            "analyzer": analyzer_id,
+            "currency": prepared.currency,
+            "first_seen_at": now,
+            "last_seen_at": now,
+            "resolved_at": None,
+        },
+        encoded=("evidence",),
+    )
+    rows = prepared.rows
+    for start in range(0, len(rows), WRITE_CHUNK):
+        writer.write(rows[start : start + WRITE_CHUNK])
+    # No longer produced: resolved, keeping its money as the realised saving.
+    gone = prepared.gone
+    previous = prepared.previous
     for start in range(0, len(gone), WRITE_CHUNK):
         session.execute(
             update(Finding)
@@ -247,10 +380,8 @@ def _persist(
             # Last produced by the previous run, when it is known.
             .values(state="resolved", resolved_at=now, **({"last_seen_at": previous} if previous else {}))
         )
-    record_analysis(session, tenant_id, analyzer_id, now)
-    return AnalysisResult(
-        analyzer=analyzer_id, open=open_count, opened=opened, resolved=len(gone), monthly_waste=waste
-    )
+    record_analysis(session, tenant_id, analyzer_id, now, prepared.result.seconds)
+    return prepared.result
 
 
 def analysis_time(session: Session, tenant_id: str, analyzer_id: str) -> datetime | None:
@@ -262,8 +393,26 @@ def analysis_time(session: Session, tenant_id: str, analyzer_id: str) -> datetim
         return None  # written by another version: the next run overwrites it
 
 
-def record_analysis(session: Session, tenant_id: str, analyzer_id: str, ran_at: datetime) -> None:
-    cursor = {"ran_at": ran_at.isoformat()}
+def analysis_seconds(session: Session, tenant_id: str) -> dict[str, float]:
+    """How long each analyzer's last run for the tenant took (run and preparation), by analyzer."""
+    took: dict[str, float] = {}
+    for stream, cursor in session.execute(
+        select(SyncState.stream, SyncState.cursor).where(
+            SyncState.tenant_id == tenant_id, SyncState.connector == ANALYSIS_CONNECTOR
+        )
+    ):
+        seconds = cursor.get("seconds") if isinstance(cursor, dict) else None
+        if isinstance(seconds, int | float):
+            took[stream] = float(seconds)
+    return took
+
+
+def record_analysis(
+    session: Session, tenant_id: str, analyzer_id: str, ran_at: datetime, seconds: float | None = None
+) -> None:
+    cursor: dict[str, Any] = {"ran_at": ran_at.isoformat()}
+    if seconds is not None:
+        cursor["seconds"] = round(seconds, 3)
     save_job_cursor(session, tenant_id, ANALYSIS_CONNECTOR, analyzer_id, cursor, ran_at)
 
 

@@ -208,10 +208,27 @@ def _same(value: Any) -> Any:
     return value
 
 
+def column_encoder(session: Session, table: Table, name: str) -> Callable[[Any], Any]:
+    """What turns a value of column ``name`` into the form the driver gets (e.g. JSON text), as
+    ``BulkUpsert`` does: for a caller that needs the stored form before writing it."""
+    dialect = session.get_bind().dialect
+    return _bind_processor(table, name, dialect) or _same
+
+
 def _bind_processor(table: Table, name: str, dialect: Any) -> Callable[[Any], Any] | None:
     column_type = table.c[name].type
     processor: Callable[[Any], Any] | None = column_type.dialect_impl(dialect).bind_processor(dialect)
     return processor
 
 
-__all__ = ["Base", "BulkUpsert", "Store", "current_revision", "later_of", "make_engine", "migrate", "upsert"]
+__all__ = [
+    "Base",
+    "BulkUpsert",
+    "Store",
+    "column_encoder",
+    "current_revision",
+    "later_of",
+    "make_engine",
+    "migrate",
+    "upsert",
+]

@@ -82,14 +82,14 @@ def test_a_failure_while_writing_leaves_every_previous_finding(
     tenant = synced(store)
     run_analyzers(store, tenant, now=NOW)
     before = open_counts(store)
-    real_persist = analysis._persist
+    real_write = analysis.write
 
-    def persist_then_crash(*args: Any, **kwargs: Any) -> Any:
-        if args[2] == "vendor_risk":  # the last analyzer: the others' findings are written by now
+    def write_then_crash(session: Session, tenant_id: str, prepared: Any, now: Any) -> Any:
+        if prepared.analyzer == "vendor_risk":  # the last analyzer: the others' are written by now
             raise RuntimeError("disk full")
-        return real_persist(*args, **kwargs)
+        return real_write(session, tenant_id, prepared, now)
 
-    monkeypatch.setattr(analysis, "_persist", persist_then_crash)
+    monkeypatch.setattr(analysis, "write", write_then_crash)
     # unused_seats now finds nothing, so its write resolves both findings; the crash after it must
     # take that back with everything else.
     monkeypatch.setattr(UnusedSeats, "run", lambda self, session, view: [])
