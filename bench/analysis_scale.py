@@ -1081,7 +1081,7 @@ def _full_table(label: str, fulls: list[dict[str, Any]], base: float | None) -> 
         first, last = fulls[0]["analyzers"][k], fulls[-1]["analyzers"][k]
         print(
             f"{step['analyzer']:<34}{cells}{last['findings']:>10,}{last['open']:>9,}"
-            f"{last["opened"] + last["resolved"]:>9,}{last['monthly_waste']:>13}"
+            f"{last['opened'] + last['resolved']:>9,}{last['monthly_waste']:>13}"
         )
         assert first["findings"] == last["findings"], "the runs disagree"
     if label == "sqlite":
