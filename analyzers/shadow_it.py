@@ -275,23 +275,32 @@ class ShadowIt(Analyzer):
             .where(OAuthGrant.tenant_id == tenant.tenant_id)
             .execution_options(yield_per=1000)
         )
-        keys: dict[str, tuple[str, bool]] = {}
+        # Worked out once per app name and once per scope: a large tenant has tens of thousands of
+        # grants but a few hundred apps and scopes, and pattern matching is most of the cost.
+        keys: dict[str, tuple[str, bool]] = {}  # app name -> (app key, reported at all)
+        risks: dict[str, list[RiskyScope]] = {}  # scope -> the risky scopes it matches
         for app_name, scopes, source, email in session.execute(stmt):
-            if app_name not in keys:
-                keys[app_name] = self._key(None, app_name, tenant)
-            key = keys[app_name][0]
-            if key in sanctioned or settings.ignores(key, app_name):
+            known = keys.get(app_name)
+            if known is None:
+                key = self._key(None, app_name, tenant)[0]
+                reported = key not in sanctioned and not settings.ignores(key, app_name)
+                known = keys[app_name] = (key, reported)
+            key, reported = known
+            if not reported:
                 continue
             shadow = found.setdefault(key, Shadow(key, apps[key][0] if key in apps else app_name))
             shadow.grants += 1
             shadow.people.add(email)
             shadow.sources.add(source)
             for scope in scopes or []:
-                shadow.scopes.add(str(scope))
-                for risky in settings.risky_scopes:
-                    if risky.matches(str(scope)):
-                        shadow.risky[risky.label].add(email)
-                        shadow.risk = max(shadow.risk, risky.severity, key=RANK.__getitem__)
+                text = str(scope)
+                shadow.scopes.add(text)
+                matched = risks.get(text)
+                if matched is None:
+                    matched = risks[text] = [r for r in settings.risky_scopes if r.matches(text)]
+                for risky in matched:
+                    shadow.risky[risky.label].add(email)
+                    shadow.risk = max(shadow.risk, risky.severity, key=RANK.__getitem__)
 
     def _draft(
         self,
