@@ -166,6 +166,8 @@ def produce_all(
     """Every analyzer's run and prepared findings, on ``workers`` threads, longest first; in the
     order of ``analyzers``, without the ones that failed."""
     workers = default_workers() if workers is None else max(1, workers)
+    if not store.concurrent_reads:
+        workers = 1
     order = _longest_first(store, view.tenant_id, analyzers)
     with gc_paused():
         if workers == 1 or len(order) <= 1:

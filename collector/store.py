@@ -18,6 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from collector.models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# Connections per engine: the daemon's job threads (four) each run a sync or an analysis, and an
+# analysis reads on up to four threads of its own (``collector.analysis.default_workers``), so
+# four analyses at once hold sixteen; SQLAlchemy's default (5 + 10 overflow) would make the last
+# ones wait.
+POOL = {"pool_size": 8, "max_overflow": 24}
 
 
 def make_engine(url: str) -> Engine:
@@ -26,7 +31,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        in_memory = parsed.database in (None, "", ":memory:")
+        # An in-memory database lives in one connection (SQLAlchemy's SingletonThreadPool).
+        engine = create_engine(url, connect_args={"timeout": 30}, **({} if in_memory else POOL))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -38,7 +45,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
-    return create_engine(parsed, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True, **POOL)
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -71,6 +78,13 @@ class Store:
 
     def migrate(self) -> None:
         migrate(self.engine)
+
+    @property
+    def concurrent_reads(self) -> bool:
+        """Whether sessions on several threads read the same data: not for an in-memory SQLite
+        database, which is one per thread."""
+        url = self.engine.url
+        return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

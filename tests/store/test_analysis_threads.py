@@ -128,3 +128,14 @@ def test_the_longest_analyzer_starts_first(store: Store) -> None:
         took = analysis_seconds(session, "acme")
     assert set(took) == {"short", "long", "new", "new_heavy"}
     assert took["long"] != 7.0  # this run's time replaced the last one's
+
+
+def test_an_in_memory_database_is_analysed_on_one_thread() -> None:
+    # Each thread would open a database of its own, without the tables or the data.
+    store = Store("sqlite://")
+    store.migrate()
+    assert not store.concurrent_reads
+    apply_tenant_config(store, tenant_with())
+    results = analyse(store, VIEW, [Probe("one"), Probe("two")], NOW, workers=4)
+    assert [(r.analyzer, r.open) for r in results] == [("one", 1), ("two", 1)]
+    store.dispose()
