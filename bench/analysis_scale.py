@@ -29,14 +29,15 @@ Then it times, each in a fresh process so peak memory is the step's own:
   table (what it costs without the summary);
 - the unused-seats analysis alone (``UnusedSeats.run`` + finding persistence, one transaction), on an
   empty findings table (run 1) and again with every finding already stored (run 2);
-- the full analysis: every registered analyzer in the loop of ``collector.analysis.run_analyzers``
-  (one transaction each: run, then persist), twice; per analyzer its time and the process's peak RSS
-  once it is done.
+- the full analysis as ``collector.analysis.run_analyzers`` does it: every registered analyzer run
+  and its changes prepared on ``--workers`` threads (``produce_all``), then written in one
+  transaction (``write_all``), the halves timed apart, twice; per analyzer its time on its thread.
 
 Usage:
     python bench/analysis_scale.py [--people 100000] [--apps 400] [--seats 2000000]
                                    [--database-url sqlite:///... | postgresql+psycopg://...]
                                    [--steps generate,floor,unused,full] [--schema NAME]
+                                   [--workers N]
 
 Without --database-url the store is a SQLite file in a temporary directory. With a PostgreSQL URL
 the benchmark creates a schema of its own and drops it afterwards; with --schema it uses (and keeps)
