@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -77,11 +78,22 @@ class FindingDraft:
     evidence: dict[str, Any]
     app_id: str | None = None
     sku: str | None = None
+    # A digest of everything the finding is worded from: the analyzer's inputs and the code that
+    # words them. When set, the runner keeps it (with the state) instead of hashing the wording, so
+    # that an unchanged finding is recognised before it is worded (see ``Analyzer.run_since``).
+    input_digest: str | None = field(default=None, compare=False)
+    # Set on a stand-in (``run_since``): returns the finding worded in full. A stand-in has every
+    # field but an empty title and evidence.
+    reword: Callable[[], FindingDraft] | None = field(default=None, compare=False, repr=False)
 
     @property
     def fingerprint(self) -> str:
         """Stable identity across runs: the same seat keeps the same finding."""
-        return "|".join((self.rule, self.app_id or "", self.sku or "", self.subject))
+        return fingerprint_of(self.rule, self.app_id, self.sku, self.subject)
+
+
+def fingerprint_of(rule: str, app_id: str | None, sku: str | None, subject: str) -> str:
+    return "|".join((rule, app_id or "", sku or "", subject))
 
 
 class Analyzer(abc.ABC):
@@ -98,3 +110,12 @@ class Analyzer(abc.ABC):
     @abc.abstractmethod
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
         """Read the tenant's data from ``session`` and return every current finding."""
+
+    def run_since(
+        self, session: Session, tenant: TenantView, stored: Mapping[str, Any]
+    ) -> list[FindingDraft]:
+        """``run``, knowing the fingerprints of the findings already stored: for those, an analyzer
+        that sets ``input_digest`` may return stand-ins (with ``reword``) instead of wording them.
+        The runner words a stand-in only when its digest differs from the stored one; on a large
+        tenant most findings are the same as last run. By default, ``run``."""
+        return self.run(session, tenant)

@@ -32,12 +32,17 @@ Example policy::
 from __future__ import annotations
 
 import fnmatch
+import hashlib
+import marshal
+import pickle
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,13 +63,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
+from analyzers.base import (
+    Analyzer,
+    AnalyzerSettings,
+    FindingDraft,
+    Severity,
+    TenantView,
+    Verdict,
+    fingerprint_of,
+)
 from analyzers.sql import NEVER, fresh_last_seen, unindexed, usage_key
 from collector.models import Account, Activity, App, AppUsage, Person, Seat
 from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 from collector.timeutil import UtcDateTime
 
 CENT = Decimal("0.01")
+# This module's code, part of every input digest: a change to the wording words every finding again.
+_CODE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest()
 # VALUES rows (3 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
 POOLS_PER_STATEMENT = 1000
 STREAM_ROWS = 5000  # rows fetched at a time from the flagging statement
@@ -174,6 +189,12 @@ class UnusedSeats(Analyzer):
     relative_cost = 10
 
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
+        return self.run_since(session, tenant, {})
+
+    def run_since(
+        self, session: Session, tenant: TenantView, stored: Mapping[str, Any]
+    ) -> list[FindingDraft]:
+        """Every finding; a seat's finding already stored comes as a stand-in (see ``_judge``)."""
         settings = self.settings
         assert isinstance(settings, UnusedSeatsSettings)
         app_names = dict(
@@ -209,7 +230,7 @@ class UnusedSeats(Analyzer):
                 pool = pools[holder.key]
                 name = app_names.get(pool.app_id, pool.app_id)
                 context = contexts[holder.key] = _PoolContext(pool, name, tenant, settings)
-            finding = self._judge(holder, seen, context)
+            finding = self._judge(holder, seen, context, stored)
             if finding is not None:
                 findings.append(finding)
         for key, missing in sorted(no_data.items()):
@@ -262,64 +283,119 @@ class UnusedSeats(Analyzer):
                     seen.sort(key=_sighting_order)
                 yield holder, seen
 
-    def _judge(self, holder: Holder, seen: list[Sighting], context: _PoolContext) -> FindingDraft | None:
+    def _judge(
+        self, holder: Holder, seen: list[Sighting], context: _PoolContext, stored: Mapping[str, Any]
+    ) -> FindingDraft | None:
+        """The holder's finding, or None. Decided here; worded by ``_word``, at once for a finding
+        not in ``stored``, else only when the runner finds its ``input_digest`` changed (a stand-in:
+        on a rerun most findings are the same, and wording is most of the Python time)."""
         tenant = context.tenant
         stale_sources = tenant.stale_sources
         fresh = [s for s in seen if s.source not in stale_sources] if stale_sources else seen
-        assigned_at = holder.assigned_at
-        evidence: dict[str, Any] = {
-            "person": holder.email,
-            "name": holder.display_name,
-            "idp_status": holder.idp_status,
-            "seat_assigned": assigned_at.date().isoformat() if assigned_at else None,
-            "seat_reported_by": sorted(holder.seat_sources),
-            "sources": [s.as_evidence() for s in seen],
-            **context.pool_evidence,
-        }
         if not fresh:
             if not seen:
                 return None  # the statement said otherwise: the data changed under it
-            reasons = {s.source: stale_sources[s.source] for s in seen}
-            evidence["stale_sources"] = reasons
-            return context.draft(
-                rule="inactive",
-                holder=holder,
-                verdict=Verdict.UNKNOWN,
-                title=f"Usage of {context.app_label} by {holder.label} is unknown: "
-                + "; ".join(f"{source} {reason}" for source, reason in sorted(reasons.items())),
-                evidence=evidence,
-            )
-        times = [s.last_seen_at for s in fresh if s.last_seen_at is not None]
-        if not times:
+            rule, verdict = "inactive", Verdict.UNKNOWN
+        elif any(s.last_seen_at is not None for s in fresh):
+            last = max(s.last_seen_at for s in fresh if s.last_seen_at is not None)
+            if _days(tenant.now, last) <= context.inactive_days:
+                return None
+            rule, verdict = "inactive", Verdict.FAIL
+        else:
             since = holder.since
             if since is not None and _days(tenant.now, since) <= context.grace_days:
                 return None
-            evidence["grace_days"] = context.grace_days
-            assigned = f", seat held since {since.date().isoformat()}" if since else ""
-            return context.draft(
-                rule="never_active",
-                holder=holder,
-                verdict=Verdict.FAIL,
-                title=f"{holder.label} has never used {context.app_label}{assigned}",
-                evidence=evidence,
-            )
-        last = max(times)
-        freshest = max((s for s in fresh if s.last_seen_at == last), key=_observed)
-        days = _days(tenant.now, last)
-        if days <= context.inactive_days:
-            return None
-        evidence["last_seen"] = last.isoformat()
-        evidence["last_seen_by"] = freshest.source
-        evidence["days_inactive"] = days
-        evidence["threshold_days"] = context.inactive_days
+            rule, verdict = "never_active", Verdict.FAIL
+        digest = context.input_digest(holder, seen)
+        subject = holder.email or f"account:{holder.label}"
+        pool = context.pool
+        if fingerprint_of(rule, pool.app_id, pool.sku, subject) not in stored:
+            return _word(holder, seen, fresh, context, digest)
+        fail = verdict is Verdict.FAIL
+        return FindingDraft(
+            rule=rule,
+            subject=subject,
+            title="",
+            verdict=verdict,
+            severity=context.fail_severity if fail else Severity.INFO,
+            monthly_waste=context.fail_money if fail else context.no_money,
+            evidence={},
+            app_id=pool.app_id,
+            sku=pool.sku,
+            input_digest=digest,
+            reword=partial(_word, holder, seen, fresh, context, digest),
+        )
+
+
+def _word(
+    holder: Holder, seen: list[Sighting], fresh: list[Sighting], context: _PoolContext, digest: str
+) -> FindingDraft:
+    """The finding ``UnusedSeats._judge`` decided on, in words, with its evidence."""
+    tenant = context.tenant
+    stale_sources = tenant.stale_sources
+    assigned_at = holder.assigned_at
+    evidence: dict[str, Any] = {
+        "person": holder.email,
+        "name": holder.display_name,
+        "idp_status": holder.idp_status,
+        "seat_assigned": assigned_at.date().isoformat() if assigned_at else None,
+        "seat_reported_by": sorted(holder.seat_sources),
+        "sources": [s.as_evidence() for s in seen],
+        **context.pool_evidence,
+    }
+    if not fresh:
+        reasons = {s.source: stale_sources[s.source] for s in seen}
+        evidence["stale_sources"] = reasons
         return context.draft(
             rule="inactive",
             holder=holder,
-            verdict=Verdict.FAIL,
-            title=f"{holder.label} has not used {context.app_label} for {days} days "
-            f"(last seen {last.date().isoformat()}, per {freshest.source})",
+            verdict=Verdict.UNKNOWN,
+            title=f"Usage of {context.app_label} by {holder.label} is unknown: "
+            + "; ".join(f"{source} {reason}" for source, reason in sorted(reasons.items())),
             evidence=evidence,
+            digest=digest,
         )
+    times = [s.last_seen_at for s in fresh if s.last_seen_at is not None]
+    if not times:
+        since = holder.since
+        evidence["grace_days"] = context.grace_days
+        assigned = f", seat held since {since.date().isoformat()}" if since else ""
+        return context.draft(
+            rule="never_active",
+            holder=holder,
+            verdict=Verdict.FAIL,
+            title=f"{holder.label} has never used {context.app_label}{assigned}",
+            evidence=evidence,
+            digest=digest,
+        )
+    last = max(times)
+    freshest = max((s for s in fresh if s.last_seen_at == last), key=_observed)
+    days = _days(tenant.now, last)
+    evidence["last_seen"] = last.isoformat()
+    evidence["last_seen_by"] = freshest.source
+    evidence["days_inactive"] = days
+    evidence["threshold_days"] = context.inactive_days
+    return context.draft(
+        rule="inactive",
+        holder=holder,
+        verdict=Verdict.FAIL,
+        title=f"{holder.label} has not used {context.app_label} for {days} days "
+        f"(last seen {last.date().isoformat()}, per {freshest.source})",
+        evidence=evidence,
+        digest=digest,
+    )
+
+
+def _stamp(moment: datetime | None) -> float | None:
+    """A time as a number for an input digest: POSIX seconds, exact to the microsecond in this era."""
+    return None if moment is None else moment.timestamp()
+
+
+def _serialised(facts: tuple[Any, ...]) -> bytes:
+    """Bytes for an input digest: ``marshal`` format 2 (plain values only, no shared references, so
+    equal values give equal bytes whatever objects hold them), five times faster than pickling an
+    aware datetime."""
+    return marshal.dumps(facts, 2)
 
 
 def _sighting_order(sighting: Sighting) -> tuple[str, str, str]:
@@ -511,6 +587,14 @@ class _PoolContext:
         self.fail_money = fail.quantize(CENT, ROUND_HALF_UP)
         self.fail_severity = severity_for(self.fail_money)
         self.no_money = Decimal(0).quantize(CENT, ROUND_HALF_UP)
+        # What every finding of the pool is worded from besides its holder: a new evaluation day,
+        # price, stale source or threshold, or a change to this module, words them all again.
+        pool_facts = (
+            pool.key, pool.commitment, pool.term_end, tenant.currency, tenant.now.date(),
+            sorted(tenant.stale_sources.items()), self.app_label, self.inactive_days, self.grace_days,
+            str(self.fail_money), self.pool_evidence,
+        )  # fmt: skip
+        self.token = _CODE + pickle.dumps(pool_facts, protocol=5)  # once per pool: any type
 
     def action(self, holder: Holder) -> str:
         pool = self.pool
@@ -521,8 +605,24 @@ class _PoolContext:
             )
         return f"Remove {holder.label}'s {self.app_label} seat: the saving starts with the next bill."
 
+    def input_digest(self, holder: Holder, seen: list[Sighting]) -> str:
+        """A digest of everything the holder's finding is worded from: the pool's facts and this
+        module's code (``token``), the holder and every source's sighting."""
+        facts = (
+            holder.bucket, holder.person_id, holder.email, holder.display_name, holder.idp_status,
+            _stamp(holder.assigned_at), _stamp(holder.since), sorted(holder.seat_sources),
+            [(s.source, s.kind, _stamp(s.last_seen_at), s.observed_at.timestamp(), s.feature) for s in seen],
+        )  # fmt: skip
+        return hashlib.blake2b(self.token + _serialised(facts), digest_size=16).hexdigest()
+
     def draft(
-        self, rule: str, holder: Holder, verdict: Verdict, title: str, evidence: dict[str, Any]
+        self,
+        rule: str,
+        holder: Holder,
+        verdict: Verdict,
+        title: str,
+        evidence: dict[str, Any],
+        digest: str | None = None,
     ) -> FindingDraft:
         fail = verdict is Verdict.FAIL
         if fail:
@@ -537,6 +637,7 @@ class _PoolContext:
             evidence=evidence,
             app_id=self.pool.app_id,
             sku=self.pool.sku,
+            input_digest=digest,
         )
 
 

@@ -12,7 +12,7 @@ import gc
 import hashlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -195,8 +195,9 @@ def _produce(
     started = perf_counter()
     try:
         with store.sessions() as session:
-            drafts = analyzer.run(session, view)
-            outcome = prepare(session, view, analyzer.id, drafts, now, mutes)
+            existing = stored_findings(session, view.tenant_id, analyzer.id)
+            drafts = analyzer.run_since(session, view, existing)
+            outcome = prepare(session, view, analyzer.id, drafts, now, mutes, existing)
     except Exception:
         log.exception(
             "analyzer %s failed; its findings are left as they were",
@@ -267,6 +268,7 @@ def prepare(
     drafts: list[FindingDraft],
     now: datetime,
     mutes: Sequence[Mute] = (),
+    existing: Mapping[str, tuple[str, str | None]] | None = None,
 ) -> Prepared:
     """What writing ``drafts`` as the findings of ``analyzer_id`` changes; reads, never writes.
 
@@ -278,12 +280,8 @@ def prepare(
     """
     tenant_id = view.tenant_id
     previous = analysis_time(session, tenant_id, analyzer_id)
-    stored = select(Finding.fingerprint, Finding.state, Finding.digest).where(
-        Finding.tenant_id == tenant_id, Finding.analyzer == analyzer_id
-    )
-    existing: dict[str, tuple[str, str | None]] = {
-        fingerprint: (state, digest) for fingerprint, state, digest in session.execute(stored)
-    }
+    if existing is None:
+        existing = stored_findings(session, tenant_id, analyzer_id)
     encode = column_encoder(session, _table(Finding), "evidence")
     # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
     today = now.date()
@@ -298,10 +296,8 @@ def prepare(
             raise ValueError(f"analyzer {analyzer_id} produced {fingerprint!r} twice")
         seen.add(fingerprint)
         mute = _mute_for(mutes, analyzer_id, draft) if mutes else None
-        evidence = draft.evidence
-        if mute:
-            evidence = {**evidence, "muted": {"reason": mute.reason, "expires": mute.expires.isoformat()}}
-        else:
+        muted = {"reason": mute.reason, "expires": mute.expires.isoformat()} if mute else None
+        if not mute:
             open_count += 1
             if draft.verdict is Verdict.FAIL:
                 waste += draft.monthly_waste
@@ -309,10 +305,19 @@ def prepare(
         before = existing.get(fingerprint)
         # New, or back from resolved or suppressed (a state change also clears resolved_at).
         opened += state == "open" and (before is None or before[0] != "open")
+        if draft.input_digest is not None:
+            # Worded from the same inputs as the stored finding: the same finding, not worded again.
+            digest = _input_digest(draft.input_digest, view.currency, state, muted)
+            if before is not None and before == (state, digest):
+                continue
+            if draft.reword is not None:
+                draft = draft.reword()
+        evidence = {**draft.evidence, "muted": muted} if muted else draft.evidence
         encoded = encode(evidence)
-        digest = _digest(draft, view.currency, state, encoded)
-        if before is not None and before == (state, digest):
-            continue  # the same finding as last run, word for word
+        if draft.input_digest is None:
+            digest = _digest(draft, view.currency, state, encoded)
+            if before is not None and before == (state, digest):
+                continue  # the same finding as last run, word for word
         rows.append(
             (
                 fingerprint,
@@ -434,6 +439,22 @@ WRITTEN_COLUMNS = (
     "state",
     "digest",
 )
+
+
+def stored_findings(session: Session, tenant_id: str, analyzer_id: str) -> dict[str, tuple[str, str | None]]:
+    """The stored findings of ``analyzer_id``: (state, digest) by fingerprint."""
+    stored = select(Finding.fingerprint, Finding.state, Finding.digest).where(
+        Finding.tenant_id == tenant_id, Finding.analyzer == analyzer_id
+    )
+    return {fingerprint: (state, digest) for fingerprint, state, digest in session.execute(stored)}
+
+
+def _input_digest(input_digest: str, currency: str, state: str, muted: dict[str, str] | None) -> str:
+    """The stored digest of a finding whose analyzer gave the digest of its inputs: that, with
+    what the run adds (currency, state, the mute's reason and expiry)."""
+    mute = f"{muted['reason']}\x1f{muted['expires']}" if muted else ""
+    text = f"input\x1f{input_digest}\x1f{currency}\x1f{state}\x1f{mute}"
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _digest(draft: FindingDraft, currency: str, state: str, evidence: Any) -> str:

@@ -57,10 +57,10 @@ def test_a_broken_analyzer_keeps_its_findings_and_the_others_still_run(
     before = open_counts(store)
     assert before["unused_seats"] == 2  # idle@x.io, and the unassigned third seat
 
-    def broken(self: UnusedSeats, session: Session, view: TenantView) -> list[FindingDraft]:
+    def broken(self: UnusedSeats, session: Session, view: TenantView, stored: Any) -> list[FindingDraft]:
         raise RuntimeError("analyzer bug")
 
-    monkeypatch.setattr(UnusedSeats, "run", broken)
+    monkeypatch.setattr(UnusedSeats, "run_since", broken)  # what the runner calls
     ran: list[str] = []
     original = Offboarding.run
 
@@ -92,7 +92,7 @@ def test_a_failure_while_writing_leaves_every_previous_finding(
     monkeypatch.setattr(analysis, "write", write_then_crash)
     # unused_seats now finds nothing, so its write resolves both findings; the crash after it must
     # take that back with everything else.
-    monkeypatch.setattr(UnusedSeats, "run", lambda self, session, view: [])
+    monkeypatch.setattr(UnusedSeats, "run_since", lambda self, session, view, stored: [])
     with pytest.raises(RuntimeError, match="disk full"):
         run_analyzers(store, tenant, now=NOW)
     assert open_counts(store) == before
