@@ -192,6 +192,9 @@ class BulkUpsert:
         # drivers (sqlite3) get it picked into the statement's parameter order, named ones (psycopg)
         # a dict of it.
         self.tail = constant_values
+        self.copy: _CopyUpsert | None = None
+        if dialect.name == "postgresql":
+            self.copy = _CopyUpsert(table, names, key, update)
         if compiled.positional:
             where = {name: i for i, name in enumerate(names)}
             order = [where[name] for name in compiled.positiontup or ()]
@@ -209,13 +212,48 @@ class BulkUpsert:
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
-        params: list[Any] = []
+        processed: list[list[Any]] = []
         for row in rows:
             values = [*row, *self.tail]
             for i, process in self.varying:
                 values[i] = process(values[i])
-            params.append(self.pick(values))
-        self.connection.exec_driver_sql(self.sql, params)
+            processed.append(values)
+        if self.copy is not None:
+            self.copy.write(self.connection, processed)
+            return
+        self.connection.exec_driver_sql(self.sql, [self.pick(values) for values in processed])
+
+
+class _CopyUpsert:
+    """PostgreSQL: rows go in with ``COPY`` into a temporary table, then one ``INSERT ... SELECT ...
+    ON CONFLICT DO UPDATE`` moves them. An ``executemany`` of the upsert runs the statement once per
+    row: 284k findings took 15.7 s, of which the server 14.7 s."""
+
+    def __init__(self, table: Table, names: Sequence[str], key: Sequence[str], update: Sequence[str]) -> None:
+        columns = ", ".join(f'"{name}"' for name in names)
+        self.staging = f'"_staged_{table.name}"'
+        target = f'"{table.name}"' if table.schema is None else f'"{table.schema}"."{table.name}"'
+        # Column types without constraints or defaults; dropped with the transaction.
+        self.create = (
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.staging} ON COMMIT DROP AS "
+            f"SELECT {columns} FROM {target} WITH NO DATA"
+        )
+        self.copy = f"COPY {self.staging} ({columns}) FROM STDIN"
+        updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in update)
+        conflict = ", ".join(f'"{name}"' for name in key)
+        self.move = (
+            f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {self.staging} "
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        )
+
+    def write(self, connection: Any, rows: list[list[Any]]) -> None:
+        connection.exec_driver_sql(self.create)
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(self.copy) as copy:
+            for values in rows:
+                copy.write_row(values)
+        cursor.execute(self.move)
+        cursor.execute(f"TRUNCATE {self.staging}")
 
 
 def _same(value: Any) -> Any:
