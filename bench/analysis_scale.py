@@ -27,8 +27,9 @@ Then it times, each in a fresh process so peak memory is the step's own:
   older than the app's threshold, or who were never seen), rows fetched; once over the usage summary
   the ingest keeps (the strict floor, the reference for the ratios) and once aggregating the activity
   table (what it costs without the summary);
-- the unused-seats analysis alone (``UnusedSeats.run`` + finding persistence, one transaction), on an
-  empty findings table (run 1) and again with every finding already stored (run 2);
+- the unused-seats analysis alone (``UnusedSeats.run_since`` + finding persistence, one transaction,
+  as the runner does it), on an empty findings table (run 1) and again with every finding already
+  stored (run 2: stand-ins, worded only if their inputs changed);
 - the full analysis as ``collector.analysis.run_analyzers`` does it: every registered analyzer run
   and its changes prepared on ``--workers`` threads (``produce_all``), then written in one
   transaction (``write_all``), the halves timed apart, twice; per analyzer its time on its thread.
@@ -790,7 +791,7 @@ def floor(url: str, apps: int) -> dict[str, Any]:
 
 def analyze(url: str, apps: int, profile: str | None, clock_hours: int = 0) -> dict[str, Any]:
     # What run_analyzers does for one analyzer, with the persistence step timed on its own.
-    from collector.analysis import _persist, gc_paused
+    from collector.analysis import gc_paused, prepare, stored_findings, write
 
     store = Store(url)
     shape = Shape(apps)
@@ -806,9 +807,13 @@ def analyze(url: str, apps: int, profile: str | None, clock_hours: int = 0) -> d
     with store.transaction() as session, gc_paused():
         meter = Meter(session.connection())
         meter.mark()
-        drafts = analyzer.run(session, view)
+        # As the runner: what is stored comes back as stand-ins, worded only if their inputs changed.
+        existing = stored_findings(session, TENANT, analyzer.id)
+        drafts = analyzer.run_since(session, view, existing)
         meter.mark()
-        result = _persist(session, view, analyzer.id, drafts, NOW + timedelta(hours=clock_hours), MUTES)
+        now = NOW + timedelta(hours=clock_hours)
+        prepared = prepare(session, view, analyzer.id, drafts, now, MUTES, existing)
+        result = write(session, TENANT, prepared, now)
         meter.mark()
     meter.mark()  # committed
     if profiler is not None and profile:
