@@ -248,12 +248,12 @@ class _CopyUpsert:
 
     def write(self, connection: Any, rows: list[list[Any]]) -> None:
         connection.exec_driver_sql(self.create)
-        cursor = connection.connection.driver_connection.cursor()
-        with cursor.copy(self.copy) as copy:
-            for values in rows:
-                copy.write_row(values)
-        cursor.execute(self.move)
-        cursor.execute(f"TRUNCATE {self.staging}")
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(self.copy) as copy:
+                for values in rows:
+                    copy.write_row(values)
+            cursor.execute(self.move)
+            cursor.execute(f"TRUNCATE {self.staging}")
 
 
 def _same(value: Any) -> Any:

@@ -4,6 +4,7 @@ produced it, and the stored form reads back exactly (timestamps, money, JSON).""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -105,3 +106,15 @@ def test_rows_from_before_digests_and_resolved_findings(store: Store) -> None:
     persist(store, [draft("a@x.io")], t5)
     b = stored(store)["b@x.io"]
     assert (b.state, b.resolved_at, b.last_seen_at) == ("resolved", t5, t4)
+
+
+def test_text_the_bulk_write_must_escape_reads_back_exactly(store: Store) -> None:
+    # PostgreSQL writes through COPY's text format, where tab, newline, backslash and \N mean
+    # something: each must arrive as written.
+    apply_tenant_config(store, tenant_with())
+    awkward = 'tab\there, line\nbreak, back\\slash, \\N, "quote", NUL-free ✓'
+    finding = replace(draft("odd@x.io", note=awkward), title=f"Title with {awkward}")
+    persist(store, [finding], T1)
+    row = stored(store)["odd@x.io"]
+    assert row.title == f"Title with {awkward}"
+    assert row.evidence["note"] == awkward
