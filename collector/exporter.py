@@ -7,6 +7,7 @@ a test keeps the two in step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import platform
 import time
@@ -23,10 +24,10 @@ from sqlalchemy.orm import Session
 import collector
 from analyzers.registry import analyzer_ids
 from analyzers.renewals import term_of
-from collector.analysis import evaluation_time
+from collector.analysis import ANALYSIS_CONNECTOR, evaluation_time
 from collector.config import Config, TenantConfig
 from collector.health import source_health
-from collector.models import App, Credential, Finding, SyncRun
+from collector.models import App, Credential, Finding, SyncRun, SyncState
 from collector.pools import MissingExchangeRate, effective_pools, to_currency
 from collector.schedule import period_of
 from collector.showback import showback
@@ -100,6 +101,7 @@ class StoreCollector(Collector):
         yield from self._findings(session)
         yield from self._showback(session)
         yield from self._connectors(session, now)
+        yield from self._analyses(session)
         yield from self._credentials(session)
         yield self._thresholds()
 
@@ -413,6 +415,37 @@ class StoreCollector(Collector):
         yield suppressed
         yield waste
         yield savings
+
+    def _analyses(self, session: Session) -> Iterator[Metric]:
+        """Each analyzer's last run per tenant, from what the runner keeps under ``:analysis``."""
+        labels = ["tenant", "analyzer"]
+        last_run = GaugeMetricFamily(
+            "saaswatch_analyzer_last_run_timestamp_seconds",
+            "When the analyzer last ran for the tenant (Unix time)",
+            labels=labels,
+        )
+        duration = GaugeMetricFamily(
+            "saaswatch_analyzer_last_run_duration_seconds",
+            "How long the analyzer's last run took (its run and the preparation of its findings)",
+            labels=labels,
+        )
+        tenants = {tenant.id for tenant in self.config.tenants}
+        rows = session.execute(
+            select(SyncState.tenant_id, SyncState.stream, SyncState.cursor).where(
+                SyncState.connector == ANALYSIS_CONNECTOR
+            )
+        )
+        for tenant_id, analyzer, cursor in rows:
+            if tenant_id not in tenants or not isinstance(cursor, dict):
+                continue
+            with contextlib.suppress(KeyError, TypeError, ValueError):  # written by another version
+                ran_at = datetime.fromisoformat(cursor["ran_at"])
+                last_run.add_metric([tenant_id, analyzer], ran_at.timestamp())
+            seconds = cursor.get("seconds")
+            if isinstance(seconds, int | float):
+                duration.add_metric([tenant_id, analyzer], float(seconds))
+        yield last_run
+        yield duration
 
     def _connectors(self, session: Session, now: datetime) -> Iterator[Metric]:
         labels = ["tenant", "connector"]

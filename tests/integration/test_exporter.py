@@ -227,3 +227,21 @@ def test_a_disabled_connector_has_no_interval_to_be_late_against(store: Store) -
     names = {name for name, _labels in samples(scrape(store, config))}
     assert "saaswatch_connector_interval_seconds" not in names
     assert "saaswatch_connector_stale" in names
+
+
+def test_each_analyzers_last_run_is_exported(store: Store) -> None:
+    config = populated(store)
+    found = samples(scrape(store, config))
+    ran = {
+        dict(labels)["analyzer"]: value
+        for (name, labels), value in found.items()
+        if name == "saaswatch_analyzer_last_run_timestamp_seconds"
+    }
+    took = {
+        dict(labels)["analyzer"]: value
+        for (name, labels), value in found.items()
+        if name == "saaswatch_analyzer_last_run_duration_seconds"
+    }
+    assert "unused_seats" in ran and set(ran) == set(took)
+    assert set(ran.values()) == {NOW.timestamp()}
+    assert all(seconds >= 0 for seconds in took.values())
