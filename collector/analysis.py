@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -391,27 +391,48 @@ def write(session: Session, tenant_id: str, prepared: Prepared, now: datetime) -
     return prepared.result
 
 
+@dataclass(frozen=True)
+class AnalyzerRun:
+    """An analyzer's last run for a tenant, as ``record_analysis`` keeps it (None: not known)."""
+
+    ran_at: datetime | None
+    seconds: float | None
+
+
+def _analyzer_run(cursor: Any) -> AnalyzerRun:
+    ran_at = seconds = None
+    if isinstance(cursor, dict):
+        # A cursor written by another version may lack a field: the next run overwrites it.
+        with suppress(KeyError, TypeError, ValueError):
+            ran_at = datetime.fromisoformat(cursor["ran_at"])
+        if isinstance(value := cursor.get("seconds"), int | float):
+            seconds = float(value)
+    return AnalyzerRun(ran_at, seconds)
+
+
+def analysis_runs(session: Session, tenant_id: str | None = None) -> dict[tuple[str, str], AnalyzerRun]:
+    """Each analyzer's last run by (tenant, analyzer): of one tenant, or of every tenant."""
+    stmt = select(SyncState.tenant_id, SyncState.stream, SyncState.cursor).where(
+        SyncState.connector == ANALYSIS_CONNECTOR
+    )
+    if tenant_id is not None:
+        stmt = stmt.where(SyncState.tenant_id == tenant_id)
+    return {(tenant, analyzer): _analyzer_run(cursor) for tenant, analyzer, cursor in session.execute(stmt)}
+
+
 def analysis_time(session: Session, tenant_id: str, analyzer_id: str) -> datetime | None:
     """When ``analyzer_id`` last ran for the tenant: the time its open findings are current as of."""
     cursors = job_cursors(session, tenant_id, ANALYSIS_CONNECTOR, analyzer_id)
-    try:
-        return datetime.fromisoformat(cursors[0]["ran_at"]) if cursors else None
-    except (KeyError, TypeError, ValueError):
-        return None  # written by another version: the next run overwrites it
+    return _analyzer_run(cursors[0]).ran_at if cursors else None
 
 
 def analysis_seconds(session: Session, tenant_id: str) -> dict[str, float]:
     """How long each analyzer's last run for the tenant took (run and preparation), by analyzer."""
-    took: dict[str, float] = {}
-    for stream, cursor in session.execute(
-        select(SyncState.stream, SyncState.cursor).where(
-            SyncState.tenant_id == tenant_id, SyncState.connector == ANALYSIS_CONNECTOR
-        )
-    ):
-        seconds = cursor.get("seconds") if isinstance(cursor, dict) else None
-        if isinstance(seconds, int | float):
-            took[stream] = float(seconds)
-    return took
+    return {
+        analyzer: run.seconds
+        for (_, analyzer), run in analysis_runs(session, tenant_id).items()
+        if run.seconds is not None
+    }
 
 
 def record_analysis(

@@ -7,7 +7,6 @@ a test keeps the two in step.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import platform
 import time
@@ -24,10 +23,10 @@ from sqlalchemy.orm import Session
 import collector
 from analyzers.registry import analyzer_ids
 from analyzers.renewals import term_of
-from collector.analysis import ANALYSIS_CONNECTOR, evaluation_time
+from collector.analysis import analysis_runs, evaluation_time
 from collector.config import Config, TenantConfig
 from collector.health import source_health
-from collector.models import App, Credential, Finding, SyncRun, SyncState
+from collector.models import App, Credential, Finding, SyncRun
 from collector.pools import MissingExchangeRate, effective_pools, to_currency
 from collector.schedule import period_of
 from collector.showback import showback
@@ -430,20 +429,13 @@ class StoreCollector(Collector):
             labels=labels,
         )
         tenants = {tenant.id for tenant in self.config.tenants}
-        rows = session.execute(
-            select(SyncState.tenant_id, SyncState.stream, SyncState.cursor).where(
-                SyncState.connector == ANALYSIS_CONNECTOR
-            )
-        )
-        for tenant_id, analyzer, cursor in rows:
-            if tenant_id not in tenants or not isinstance(cursor, dict):
+        for (tenant_id, analyzer), run in sorted(analysis_runs(session).items()):
+            if tenant_id not in tenants:
                 continue
-            with contextlib.suppress(KeyError, TypeError, ValueError):  # written by another version
-                ran_at = datetime.fromisoformat(cursor["ran_at"])
-                last_run.add_metric([tenant_id, analyzer], ran_at.timestamp())
-            seconds = cursor.get("seconds")
-            if isinstance(seconds, int | float):
-                duration.add_metric([tenant_id, analyzer], float(seconds))
+            if run.ran_at is not None:
+                last_run.add_metric([tenant_id, analyzer], run.ran_at.timestamp())
+            if run.seconds is not None:
+                duration.add_metric([tenant_id, analyzer], run.seconds)
         yield last_run
         yield duration
 
