@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, Table, case, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from collector.models import Base
@@ -29,9 +29,9 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on, WAL and a busy timeout for the daemon."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        in_memory = _in_memory_sqlite(parsed)
+        if not in_memory and parsed.database:
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        in_memory = parsed.database in (None, "", ":memory:")
         # An in-memory database lives in one connection (SQLAlchemy's SingletonThreadPool).
         engine = create_engine(url, connect_args={"timeout": 30}, **({} if in_memory else POOL))
 
@@ -46,6 +46,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver we ship
     return create_engine(parsed, pool_pre_ping=True, **POOL)
+
+
+def _in_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def alembic_config(engine: Engine) -> AlembicConfig:
@@ -83,8 +87,7 @@ class Store:
     def concurrent_reads(self) -> bool:
         """Whether sessions on several threads read the same data: not for an in-memory SQLite
         database, which is one per thread."""
-        url = self.engine.url
-        return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+        return not _in_memory_sqlite(self.engine.url)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -182,7 +185,7 @@ class BulkUpsert:
         processors = {name: _bind_processor(table, name, dialect) for name in names}
         self.processors = processors
         constant_values = [(processors[name] or _same)(value) for name, value in constants.items()]
-        # ``encoded`` columns arrive already through their processor (see ``encode``).
+        # ``encoded`` columns arrive already through their processor (see ``column_encoder``).
         self.varying = [
             (i, process)
             for i, name in enumerate(columns)
@@ -202,12 +205,6 @@ class BulkUpsert:
         else:
             self.pick = lambda values: dict(zip(names, values, strict=True))
         self.connection = session.connection()
-
-    def encode(self, name: str, value: Any) -> Any:
-        """``value`` as the driver gets it for column ``name`` (e.g. JSON text): for a caller that
-        needs the stored form anyway, and then passes the column as ``encoded``."""
-        process = self.processors[name]
-        return value if process is None else process(value)
 
     def write(self, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -238,6 +235,7 @@ class _CopyUpsert:
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.staging} ON COMMIT DROP AS "
             f"SELECT {columns} FROM {target} WITH NO DATA"
         )
+        self.created = False
         self.copy = f"COPY {self.staging} ({columns}) FROM STDIN"
         updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in update)
         conflict = ", ".join(f'"{name}"' for name in key)
@@ -247,7 +245,9 @@ class _CopyUpsert:
         )
 
     def write(self, connection: Any, rows: list[list[Any]]) -> None:
-        connection.exec_driver_sql(self.create)
+        if not self.created:  # once per writer: it lives in one transaction
+            connection.exec_driver_sql(self.create)
+            self.created = True
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(self.copy) as copy:
                 for values in rows:
