@@ -754,11 +754,10 @@ class Meter:
     def _backend_cpu(self) -> float | None:
         if self.backend is None:
             return None
-        try:  # utime and stime of the backend process, in clock ticks (same machine only)
-            fields = Path(f"/proc/{self.backend}/stat").read_text().rsplit(")", 1)[1].split()
+        try:
+            return _process_cpu(Path(f"/proc/{self.backend}/stat").read_text())[1]
         except OSError:
             return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def span(self, start: int, end: int) -> dict[str, float | None]:
         (w0, c0, s0), (w1, c1, s1) = self.marks[start], self.marks[end]
@@ -908,17 +907,22 @@ def full(url: str, apps: int, profile: str | None, clock_hours: int = 0, workers
 def _postgres_cpu() -> float | None:
     """CPU time of every PostgreSQL process on this machine (the benchmark's backends among them),
     in seconds: analyzers on several threads use several backends at once."""
-    total = 0
+    total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            text = stat.read_text()
+            name, seconds = _process_cpu(stat.read_text())
         except OSError:
             continue
-        name, rest = text.split(" (", 1)[1].rsplit(")", 1)
         if name.startswith("postgres"):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            total += seconds
+    return total
+
+
+def _process_cpu(stat: str) -> tuple[str, float]:
+    """A process's name and CPU time (user + system, seconds) from its ``/proc/<pid>/stat``."""
+    name, rest = stat.split(" (", 1)[1].rsplit(")", 1)
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mib() -> float:
