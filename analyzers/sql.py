@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, null, or_, select, type_coerce
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, null, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
@@ -94,3 +94,39 @@ def _default(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(Unindexed, "sqlite")
 def _sqlite(element: Unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     return "+" + compiler.process(element.column, **kw)
+
+
+class JsonRows(ColumnElement[str]):
+    """An aggregate: the group's rows of ``columns`` as JSON text, one array per row, times as the
+    database writes them -- ``[["okta", "2026-11-17 23:35:14.522146", ...], ...]``.
+
+    Many rows of a few columns each come back as one text value instead: a row costs Python far
+    more to take apart than a string costs to carry along, and the string itself can be hashed
+    without being parsed. The rows are in no promised order on SQLite; empty groups give ``[]`` on
+    SQLite and NULL on PostgreSQL.
+    """
+
+    inherit_cache = True
+    _traverse_internals = [("columns", InternalTraversal.dp_clauseelement_tuple)]
+
+    def __init__(self, *columns: ColumnElement[Any]) -> None:
+        self.columns = columns
+        self.type: TypeEngine[Any] = String()
+
+
+def json_rows(*columns: Any) -> ColumnElement[str]:
+    """The group's rows of ``columns`` as JSON text (see :class:`JsonRows`)."""
+    return JsonRows(*columns)
+
+
+@compiles(JsonRows)
+def _json_rows_default(element: JsonRows, compiler: SQLCompiler, **kw: Any) -> str:
+    # PostgreSQL: ordered, so that equal groups give equal text.
+    columns = ", ".join(compiler.process(column, **kw) for column in element.columns)
+    return f"CAST(json_agg(json_build_array({columns}) ORDER BY {columns}) AS TEXT)"
+
+
+@compiles(JsonRows, "sqlite")
+def _json_rows_sqlite(element: JsonRows, compiler: SQLCompiler, **kw: Any) -> str:
+    columns = ", ".join(compiler.process(column, **kw) for column in element.columns)
+    return f"json_group_array(json_array({columns}))"

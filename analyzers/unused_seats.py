@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import marshal
 import pickle
 import re
@@ -43,7 +44,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import (
@@ -72,10 +73,10 @@ from analyzers.base import (
     Verdict,
     fingerprint_of,
 )
-from analyzers.sql import NEVER, fresh_last_seen, unindexed, usage_key
+from analyzers.sql import NEVER, fresh_last_seen, json_rows, unindexed, usage_key
 from collector.models import Account, Activity, App, AppUsage, Person, Seat
 from collector.pools import EffectivePool, MissingExchangeRate, to_currency
-from collector.timeutil import UtcDateTime
+from collector.timeutil import UtcDateTime, parse_utc
 
 CENT = Decimal("0.01")
 # This module's code, part of every input digest: a change to the wording words every finding again.
@@ -86,6 +87,10 @@ STREAM_ROWS = 5000  # rows fetched at a time from the flagging statement
 KEY_SEPARATOR = "\x1f"  # between app and SKU in a pool key: in neither an app id nor a SKU name
 
 NO_DATA, UNKNOWN, NEVER_ACTIVE, INACTIVE = "no_data", "unknown", "never_active", "inactive"
+# A sighting in the evidence, in the order ``_sightings`` reads them.
+SIGHTING_COLUMNS = (
+    Activity.source, Activity.source_kind, Activity.last_seen_at, Activity.observed_at, Activity.feature,
+)  # fmt: skip
 
 
 class AppPolicy(BaseModel):
@@ -135,24 +140,31 @@ def severity_for(monthly: Decimal) -> Severity:
     return Severity.LOW
 
 
-@dataclass(slots=True)
-class Holder:
-    """One holder of seats in a pool, as the flagging statement returns it (merged across sources)."""
+class Flagged(NamedTuple):
+    """One holder of seats in a pool (merged across sources) as the flagging statement returns it,
+    its values as the database gave them: times and sightings stay text until a finding is worded.
+    On a rerun most findings are stored already, and a digest of this text tells which changed."""
 
-    key: tuple[str, str]  # the pool: (app, casefolded SKU)
-    bucket: str  # inactive | never_active | unknown | no_data
-    person_id: int | None
-    email: str | None
+    holder: int  # the person's id, or minus the id of an account without a person
+    bucket: str  # inactive | never_active | unknown | no_data: the statement's verdict
+    person_email: str | None
+    account_email: str | None
     display_name: str | None
     idp_status: str | None
-    assigned_at: datetime | None  # the earliest assignment any source reports
+    assigned_at: str | None  # the earliest assignment any source reports
     # Held since: the assignment, else the account's creation, else the person's (worked out in SQL).
-    since: datetime | None
-    seat_sources: set[str]
+    since: str | None
+    seat_sources: str  # the sources reporting the holder's seats, comma-separated
+    fresh_last: str | None  # the latest fresh sighting the statement judged by (NEVER: only nevers)
+    sightings: str | None  # every source's sighting of the holder in the app (``json_rows``)
+
+    @property
+    def email(self) -> str | None:
+        return self.person_email or self.account_email
 
     @property
     def label(self) -> str:
-        return self.email or "an account without e-mail"
+        return self.person_email or self.account_email or "an account without e-mail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +184,15 @@ class Sighting:
         }
 
 
+# The statement's verdict on a holder: the finding's rule and verdict (no_data holders are counted
+# per pool instead, in one ``no_usage_data`` finding).
+VERDICTS = {
+    INACTIVE: ("inactive", Verdict.FAIL),
+    NEVER_ACTIVE: ("never_active", Verdict.FAIL),
+    UNKNOWN: ("inactive", Verdict.UNKNOWN),
+}
+
+
 def _days(now: datetime, then: datetime) -> int:
     return (now.date() - then.date()).days
 
@@ -180,6 +201,21 @@ def _day_start(now: datetime, days_before: int) -> datetime:
     """Midnight UTC ``days_before`` days before ``now``'s date: ``_days(now, t) > days_before``
     exactly when ``t`` is earlier than this."""
     return datetime.combine(now.date() - timedelta(days=days_before), time(0), tzinfo=UTC)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else parse_utc(text)
+
+
+def _sightings(flagged: Flagged) -> list[Sighting]:
+    """The holder's sightings, in evidence order (source, kind, feature)."""
+    rows = json.loads(flagged.sightings) if flagged.sightings else []
+    seen = [
+        Sighting(source, kind, _time(last_seen), _time(observed) or NEVER, feature)
+        for source, kind, last_seen, observed, feature in rows
+    ]
+    seen.sort(key=_sighting_order)
+    return seen
 
 
 class UnusedSeats(Analyzer):
@@ -211,28 +247,26 @@ class UnusedSeats(Analyzer):
         every_pool = len(judged) == sum(1 for pool in pools.values() if pool.seat_skus)
         excluded = _people_matcher(settings.exclude_people)
         flagged = [
-            (holder, seen)
-            for holder, seen in self._flagged(session, tenant, settings, judged, every_pool)
-            if holder.email is None or excluded is None or not excluded(holder.email)
+            (key, holder)
+            for key, holder in self._flagged(session, tenant, settings, judged, every_pool)
+            if excluded is None or (email := holder.email) is None or not excluded(email)
         ]
-        flagged.sort(key=lambda pair: (pair[0].key, pair[0].label))
+        flagged.sort(key=_holder_order)
         findings: list[FindingDraft] = []
         contexts: dict[tuple[str, str], _PoolContext] = {}
-        no_data: dict[tuple[str, str], list[Holder]] = defaultdict(list)
+        no_data: dict[tuple[str, str], list[str]] = defaultdict(list)
         flagged.reverse()
         while flagged:
-            holder, seen = flagged.pop()  # popped: each holder's rows are freed once worded
+            key, holder = flagged.pop()  # popped: each holder's row is freed once worded
             if holder.bucket == NO_DATA:
-                no_data[holder.key].append(holder)
+                no_data[key].append(holder.label)
                 continue
-            context = contexts.get(holder.key)
+            context = contexts.get(key)
             if context is None:
-                pool = pools[holder.key]
+                pool = pools[key]
                 name = app_names.get(pool.app_id, pool.app_id)
-                context = contexts[holder.key] = _PoolContext(pool, name, tenant, settings)
-            finding = self._judge(holder, seen, context, stored)
-            if finding is not None:
-                findings.append(finding)
+                context = contexts[key] = _PoolContext(pool, name, tenant, settings)
+            findings.append(self._judge(holder, context, stored))
         for key, missing in sorted(no_data.items()):
             pool = pools[key]
             findings.append(
@@ -253,64 +287,29 @@ class UnusedSeats(Analyzer):
         settings: UnusedSeatsSettings,
         pools: Sequence[EffectivePool],
         every_pool: bool,
-    ) -> Iterator[tuple[Holder, list[Sighting]]]:
-        """The holders the statement flags with every source's sightings of them, pool batch by
-        pool batch (usually one batch)."""
+    ) -> Iterator[tuple[tuple[str, str], Flagged]]:
+        """The holders the statement flags, each with its pool's key, pool batch by pool batch
+        (usually one batch)."""
         for start in range(0, len(pools), POOLS_PER_STATEMENT):
             batch = pools[start : start + POOLS_PER_STATEMENT]
             whole = every_pool and len(batch) == len(pools)
-            found: dict[tuple[int, int], tuple[Holder, list[Sighting]]] = {}
             # Core rows, not ORM ones, streamed (a server-side cursor on PostgreSQL): a few hundred
             # thousand rows come back on a large tenant.
             statement = _flagging_statement(tenant, settings, batch, whole)
             result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
             for row in result:
-                (pool_no, holder_id, bucket, person_email, account_email, display_name, idp_status,
-                 assigned_at, since, seat_sources,
-                 source, kind, last_seen, observed, feature) = row  # fmt: skip
-                entry = found.get((pool_no, holder_id))
-                if entry is None:
-                    holder = Holder(
-                        batch[pool_no].key, bucket, holder_id if holder_id > 0 else None,
-                        person_email or account_email, display_name, idp_status, assigned_at,
-                        since, set(seat_sources.split(",")),
-                    )  # fmt: skip
-                    entry = found[(pool_no, holder_id)] = (holder, [])
-                if source is not None:
-                    entry[1].append(Sighting(source, kind, last_seen, observed, feature))
-            for holder, seen in found.values():
-                if len(seen) > 1:
-                    seen.sort(key=_sighting_order)
-                yield holder, seen
+                yield batch[row[0]].key, Flagged._make(row[1:])
 
-    def _judge(
-        self, holder: Holder, seen: list[Sighting], context: _PoolContext, stored: Mapping[str, Any]
-    ) -> FindingDraft | None:
-        """The holder's finding, or None. Decided here; worded by ``_word``, at once for a finding
-        not in ``stored``, else only when the runner finds its ``input_digest`` changed (a stand-in:
-        on a rerun most findings are the same, and wording is most of the Python time)."""
-        tenant = context.tenant
-        stale_sources = tenant.stale_sources
-        fresh = [s for s in seen if s.source not in stale_sources] if stale_sources else seen
-        if not fresh:
-            if not seen:
-                return None  # the statement said otherwise: the data changed under it
-            rule, verdict = "inactive", Verdict.UNKNOWN
-        elif any(s.last_seen_at is not None for s in fresh):
-            last = max(s.last_seen_at for s in fresh if s.last_seen_at is not None)
-            if _days(tenant.now, last) <= context.inactive_days:
-                return None
-            rule, verdict = "inactive", Verdict.FAIL
-        else:
-            since = holder.since
-            if since is not None and _days(tenant.now, since) <= context.grace_days:
-                return None
-            rule, verdict = "never_active", Verdict.FAIL
-        digest = context.input_digest(holder, seen)
+    def _judge(self, holder: Flagged, context: _PoolContext, stored: Mapping[str, Any]) -> FindingDraft:
+        """The holder's finding, as the statement judged it; worded by ``_word``, at once for a
+        finding not in ``stored``, else only when the runner finds its ``input_digest`` changed (a
+        stand-in: on a rerun most findings are the same, and wording is most of the Python time)."""
+        rule, verdict = VERDICTS[holder.bucket]
+        digest = context.input_digest(holder)
         subject = holder.email or f"account:{holder.label}"
         pool = context.pool
         if fingerprint_of(rule, pool.app_id, pool.sku, subject) not in stored:
-            return _word(holder, seen, fresh, context, digest)
+            return _word(holder, context, digest)
         fail = verdict is Verdict.FAIL
         return FindingDraft(
             rule=rule,
@@ -323,28 +322,27 @@ class UnusedSeats(Analyzer):
             app_id=pool.app_id,
             sku=pool.sku,
             input_digest=digest,
-            reword=partial(_word, holder, seen, fresh, context, digest),
+            reword=partial(_word, holder, context, digest),
         )
 
 
-def _word(
-    holder: Holder, seen: list[Sighting], fresh: list[Sighting], context: _PoolContext, digest: str
-) -> FindingDraft:
-    """The finding ``UnusedSeats._judge`` decided on, in words, with its evidence."""
+def _word(holder: Flagged, context: _PoolContext, digest: str) -> FindingDraft:
+    """The finding the statement decided on (``holder.bucket``), in words, with its evidence."""
     tenant = context.tenant
     stale_sources = tenant.stale_sources
-    assigned_at = holder.assigned_at
+    seen = _sightings(holder)
+    assigned_at = _time(holder.assigned_at)
     evidence: dict[str, Any] = {
         "person": holder.email,
         "name": holder.display_name,
         "idp_status": holder.idp_status,
         "seat_assigned": assigned_at.date().isoformat() if assigned_at else None,
-        "seat_reported_by": sorted(holder.seat_sources),
+        "seat_reported_by": sorted(set(holder.seat_sources.split(","))),
         "sources": [s.as_evidence() for s in seen],
         **context.pool_evidence,
     }
-    if not fresh:
-        reasons = {s.source: stale_sources[s.source] for s in seen}
+    if holder.bucket == UNKNOWN:
+        reasons = {s.source: stale_sources[s.source] for s in seen if s.source in stale_sources}
         evidence["stale_sources"] = reasons
         return context.draft(
             rule="inactive",
@@ -355,9 +353,8 @@ def _word(
             evidence=evidence,
             digest=digest,
         )
-    times = [s.last_seen_at for s in fresh if s.last_seen_at is not None]
-    if not times:
-        since = holder.since
+    if holder.bucket == NEVER_ACTIVE:
+        since = _time(holder.since)
         evidence["grace_days"] = context.grace_days
         assigned = f", seat held since {since.date().isoformat()}" if since else ""
         return context.draft(
@@ -368,34 +365,28 @@ def _word(
             evidence=evidence,
             digest=digest,
         )
-    last = max(times)
-    freshest = max((s for s in fresh if s.last_seen_at == last), key=_observed)
-    days = _days(tenant.now, last)
+    last = _time(holder.fresh_last)
+    assert last is not None  # inactive: the statement had a fresh sighting
+    fresh = [s for s in seen if s.source not in stale_sources and s.last_seen_at == last]
     evidence["last_seen"] = last.isoformat()
-    evidence["last_seen_by"] = freshest.source
+    evidence["last_seen_by"] = max(fresh, key=_observed).source if fresh else None
+    days = _days(tenant.now, last)
     evidence["days_inactive"] = days
     evidence["threshold_days"] = context.inactive_days
+    per = f", per {evidence['last_seen_by']}" if fresh else ""
     return context.draft(
         rule="inactive",
         holder=holder,
         verdict=Verdict.FAIL,
         title=f"{holder.label} has not used {context.app_label} for {days} days "
-        f"(last seen {last.date().isoformat()}, per {freshest.source})",
+        f"(last seen {last.date().isoformat()}{per})",
         evidence=evidence,
         digest=digest,
     )
 
 
-def _stamp(moment: datetime | None) -> float | None:
-    """A time as a number for an input digest: POSIX seconds, exact to the microsecond in this era."""
-    return None if moment is None else moment.timestamp()
-
-
-def _serialised(facts: tuple[Any, ...]) -> bytes:
-    """Bytes for an input digest: ``marshal`` format 2 (plain values only, no shared references, so
-    equal values give equal bytes whatever objects hold them), five times faster than pickling an
-    aware datetime."""
-    return marshal.dumps(facts, 2)
+def _holder_order(flagged: tuple[tuple[str, str], Flagged]) -> tuple[tuple[str, str], str]:
+    return flagged[0], flagged[1].label
 
 
 def _sighting_order(sighting: Sighting) -> tuple[str, str, str]:
@@ -531,6 +522,13 @@ def _flagging_statement(
     )
     # A seat nobody has used yet is left alone while it is new (the grace period).
     outside_grace = or_(h.fresh_last.is_(None), h.fresh_last != never, since.is_(None), since < h.grace)
+    # The evidence: every source's sighting, looked up for the flagged holders only, one JSON text
+    # per holder (a row per sighting cost more to take apart in Python than the lookups in SQL).
+    sightings = (
+        select(json_rows(*SIGHTING_COLUMNS))
+        .where(Activity.tenant_id == tid, Activity.person_id == h.person_id, Activity.app_id == h.app_id)
+        .scalar_subquery()
+    )
     return (
         select(
             h.pool_no,
@@ -540,22 +538,14 @@ def _flagging_statement(
             h.account_email,
             person.display_name,
             person.status.label("idp_status"),
-            h.assigned_at,
-            type_coerce(since, UtcDateTime()).label("since"),
+            cast(h.assigned_at, String).label("assigned_at"),
+            cast(since, String).label("since"),
             h.seat_sources,
-            Activity.source,
-            Activity.source_kind,
-            Activity.last_seen_at,
-            Activity.observed_at,
-            Activity.feature,
+            cast(h.fresh_last, String).label("fresh_last"),
+            sightings.label("sightings"),
         )
         .select_from(held)
         .outerjoin(person, person.id == h.person_id)
-        # The evidence: every source's sighting, fetched for the flagged holders only.
-        .outerjoin(
-            Activity,
-            and_(Activity.tenant_id == tid, Activity.person_id == h.person_id, Activity.app_id == h.app_id),
-        )
         .where(outside_grace)
     )
 
@@ -596,7 +586,7 @@ class _PoolContext:
         )  # fmt: skip
         self.token = _CODE + pickle.dumps(pool_facts, protocol=5)  # once per pool: any type
 
-    def action(self, holder: Holder) -> str:
+    def action(self, holder: Flagged) -> str:
         pool = self.pool
         if pool.commitment == "annual" and pool.term_end:
             return (
@@ -605,20 +595,16 @@ class _PoolContext:
             )
         return f"Remove {holder.label}'s {self.app_label} seat: the saving starts with the next bill."
 
-    def input_digest(self, holder: Holder, seen: list[Sighting]) -> str:
+    def input_digest(self, holder: Flagged) -> str:
         """A digest of everything the holder's finding is worded from: the pool's facts and this
-        module's code (``token``), the holder and every source's sighting."""
-        facts = (
-            holder.bucket, holder.person_id, holder.email, holder.display_name, holder.idp_status,
-            _stamp(holder.assigned_at), _stamp(holder.since), sorted(holder.seat_sources),
-            [(s.source, s.kind, _stamp(s.last_seen_at), s.observed_at.timestamp(), s.feature) for s in seen],
-        )  # fmt: skip
-        return hashlib.blake2b(self.token + _serialised(facts), digest_size=16).hexdigest()
+        module's code (``token``), and the holder's row as the database returned it (every value a
+        string, a number or None: ``marshal`` gives equal rows equal bytes, fast)."""
+        return hashlib.blake2b(self.token + marshal.dumps(tuple(holder), 2), digest_size=16).hexdigest()
 
     def draft(
         self,
         rule: str,
-        holder: Holder,
+        holder: Flagged,
         verdict: Verdict,
         title: str,
         evidence: dict[str, Any],
@@ -652,12 +638,11 @@ def monthly_price(pool: EffectivePool, tenant: TenantView) -> tuple[Decimal | No
         return None, str(exc)
 
 
-def _no_usage_data(pool: EffectivePool, app_name: str, missing: list[Holder], total: int) -> FindingDraft:
-    people = [h.label for h in missing]
+def _no_usage_data(pool: EffectivePool, app_name: str, people: list[str], total: int) -> FindingDraft:
     return FindingDraft(
         rule="no_usage_data",
         subject=f"{pool.app_id}/{pool.sku}",
-        title=f"{len(missing)} of {total} {app_name} ({pool.sku}) seats have no usage data from any source",
+        title=f"{len(people)} of {total} {app_name} ({pool.sku}) seats have no usage data from any source",
         verdict=Verdict.UNKNOWN,
         severity=Severity.INFO,
         monthly_waste=Decimal("0.00"),
