@@ -158,7 +158,7 @@ class Offboarding(Analyzer):
             )
         )
         domains = (settings.company_domains or self._idp_domains(session, tid, idp_apps)) if idp_apps else []
-        rows = self._rows(session, tid, settings, idp_apps, domains)
+        rows = self._rows(session, tid, settings, idp_apps, idp_sources, domains)
         holdings = self._holdings(rows, settings)
         if not holdings:
             return []
@@ -220,6 +220,7 @@ class Offboarding(Analyzer):
         tid: str,
         settings: OffboardingSettings,
         idp_apps: list[str],
+        idp_sources: list[str],
         domains: Iterable[str],
     ) -> list[Row]:
         """The accounts (with their seats) of people who left the IdP, and -- when the tenant has an
@@ -233,8 +234,12 @@ class Offboarding(Analyzer):
         if idp_apps and domain_match:
             # The people with an IdP account, worked out once: a NOT EXISTS per row would read every
             # account of the tenant for each of them on SQLite (no index leads with person_id).
+            # By the accounts' unique index (tenant, source, app): the IdP sources' accounts only.
             in_idp = select(Account.person_id).where(
-                Account.tenant_id == tid, Account.app_id.in_(idp_apps), Account.person_id.is_not(None)
+                Account.tenant_id == tid,
+                Account.source.in_(idp_sources),
+                Account.app_id.in_(idp_apps),
+                Account.person_id.is_not(None),
             )
             absent = and_(
                 Person.id.not_in(in_idp),

@@ -80,7 +80,11 @@ class Person(Base):
 
 class Account(Base):
     __tablename__ = "account"
-    __table_args__ = (UniqueConstraint("tenant_id", "source", "app_id", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source", "app_id", "external_id"),
+        # A person's accounts (offboarding), and the foreign key's check when a person goes.
+        Index("ix_account_person_id", "person_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
     source: Mapped[str] = mapped_column(String(64))
@@ -119,7 +123,12 @@ class LicensePool(Base):
 
 class Seat(Base):
     __tablename__ = "seat"
-    __table_args__ = (UniqueConstraint("tenant_id", "source", "app_id", "sku", "account_id"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "source", "app_id", "sku", "account_id"),
+        # An account's seats: offboarding's lookups, and the cascade when a sync retires accounts
+        # (without it PostgreSQL scans every seat once per account deleted).
+        Index("ix_seat_account_id", "account_id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenant.id"))
     source: Mapped[str] = mapped_column(String(64))

@@ -23,7 +23,7 @@ def test_migrations_match_the_models(store_url: str) -> None:
                 MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
             )
         assert diff == []
-        assert current_revision(store.engine) == "0005"
+        assert current_revision(store.engine) == "0006"
     finally:
         store.dispose()
 
