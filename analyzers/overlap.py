@@ -491,30 +491,26 @@ def _shared_statement(
         .cte("both")
         .prefix_with("MATERIALIZED")
     )
-    held = (
-        select(Account.person_id, Seat.app_id, func.lower(Seat.sku).label("sku"))
-        .join(Account, Seat.account_id == Account.id)
-        .where(unindexed(Seat.tenant_id) == tid, Seat.app_id.in_(drops), Account.person_id.is_not(None))
-        .distinct()
-        .cte("held")
-        .prefix_with("MATERIALIZED")
-    )
     ranked = select(
         both.c.pair_no,
         both.c.person_id,
         func.row_number().over(partition_by=both.c.pair_no, order_by=both.c.person_id).label("n"),
     ).subquery("ranked")
     no_sku = cast(null(), String)
+    sku = func.lower(Seat.sku)
     return union_all(
         select(literal("people"), both.c.pair_no, no_sku, func.count()).group_by(both.c.pair_no),
         select(literal("sample"), ranked.c.pair_no, no_sku, ranked.c.person_id).where(
             ranked.c.n <= EVIDENCE_PEOPLE
         ),
-        select(literal("seats"), both.c.pair_no, held.c.sku, func.count())
+        # The seats of the people in both, by their accounts (indexed by person, seats by account):
+        # a few of the tenant's seats, not all of them. Distinct people: one may hold a SKU twice.
+        select(literal("seats"), both.c.pair_no, sku, func.count(func.distinct(both.c.person_id)))
         .select_from(both)
         .join(listed, listed.c.pair_no == both.c.pair_no)
-        .join(held, and_(held.c.person_id == both.c.person_id, held.c.app_id == listed.c.drop_app))
-        .group_by(both.c.pair_no, held.c.sku),
+        .join(Account, Account.person_id == both.c.person_id)
+        .join(Seat, and_(Seat.account_id == Account.id, unindexed(Seat.app_id) == listed.c.drop_app))
+        .group_by(both.c.pair_no, sku),
     )
 
 
