@@ -224,17 +224,16 @@ class Offboarding(Analyzer):
         domains: Iterable[str],
     ) -> list[Row]:
         """The accounts (with their seats) of people who left the IdP, and -- when the tenant has an
-        IdP -- those of people in its domains who are missing from it, in one pass over the accounts.
+        IdP -- those of people in its domains who are missing from it, in one statement.
 
-        The people are picked first (a few thousand on a large tenant), so that the accounts are
-        matched against a list of them, and the seats are looked up only once.
+        The people are picked first (a few thousand on a large tenant); their accounts and seats
+        are then looked up by index (``account.person_id``, ``seat.account_id``).
         """
         offboarded = Person.status.in_(OFFBOARDED)
         domain_match = [Person.email.like(f"%@{d.lower()}") for d in sorted(set(domains))]
         if idp_apps and domain_match:
-            # The people with an IdP account, worked out once: a NOT EXISTS per row would read every
-            # account of the tenant for each of them on SQLite (no index leads with person_id).
-            # By the accounts' unique index (tenant, source, app): the IdP sources' accounts only.
+            # The people with an IdP account, worked out once, by the accounts' unique index
+            # (tenant, source, app): the IdP sources' accounts only.
             in_idp = select(Account.person_id).where(
                 Account.tenant_id == tid,
                 Account.source.in_(idp_sources),

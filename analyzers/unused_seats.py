@@ -166,6 +166,10 @@ class Flagged(NamedTuple):
     def label(self) -> str:
         return self.person_email or self.account_email or "an account without e-mail"
 
+    @property
+    def subject(self) -> str:
+        return self.email or f"account:{self.label}"
+
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
@@ -304,26 +308,11 @@ class UnusedSeats(Analyzer):
         """The holder's finding, as the statement judged it; worded by ``_word``, at once for a
         finding not in ``stored``, else only when the runner finds its ``input_digest`` changed (a
         stand-in: on a rerun most findings are the same, and wording is most of the Python time)."""
-        rule, verdict = VERDICTS[holder.bucket]
         digest = context.input_digest(holder)
-        subject = holder.email or f"account:{holder.label}"
         pool = context.pool
-        if fingerprint_of(rule, pool.app_id, pool.sku, subject) not in stored:
+        if fingerprint_of(VERDICTS[holder.bucket][0], pool.app_id, pool.sku, holder.subject) not in stored:
             return _word(holder, context, digest)
-        fail = verdict is Verdict.FAIL
-        return FindingDraft(
-            rule=rule,
-            subject=subject,
-            title="",
-            verdict=verdict,
-            severity=context.fail_severity if fail else Severity.INFO,
-            monthly_waste=context.fail_money if fail else context.no_money,
-            evidence={},
-            app_id=pool.app_id,
-            sku=pool.sku,
-            input_digest=digest,
-            reword=partial(_word, holder, context, digest),
-        )
+        return context.draft(holder, "", {}, digest, reword=partial(_word, holder, context, digest))
 
 
 def _word(holder: Flagged, context: _PoolContext, digest: str) -> FindingDraft:
@@ -344,45 +333,31 @@ def _word(holder: Flagged, context: _PoolContext, digest: str) -> FindingDraft:
     if holder.bucket == UNKNOWN:
         reasons = {s.source: stale_sources[s.source] for s in seen if s.source in stale_sources}
         evidence["stale_sources"] = reasons
-        return context.draft(
-            rule="inactive",
-            holder=holder,
-            verdict=Verdict.UNKNOWN,
-            title=f"Usage of {context.app_label} by {holder.label} is unknown: "
-            + "; ".join(f"{source} {reason}" for source, reason in sorted(reasons.items())),
-            evidence=evidence,
-            digest=digest,
+        title = f"Usage of {context.app_label} by {holder.label} is unknown: " + "; ".join(
+            f"{source} {reason}" for source, reason in sorted(reasons.items())
         )
-    if holder.bucket == NEVER_ACTIVE:
+    elif holder.bucket == NEVER_ACTIVE:
         since = _time(holder.since)
         evidence["grace_days"] = context.grace_days
         assigned = f", seat held since {since.date().isoformat()}" if since else ""
-        return context.draft(
-            rule="never_active",
-            holder=holder,
-            verdict=Verdict.FAIL,
-            title=f"{holder.label} has never used {context.app_label}{assigned}",
-            evidence=evidence,
-            digest=digest,
+        title = f"{holder.label} has never used {context.app_label}{assigned}"
+    else:
+        last = _time(holder.fresh_last)
+        assert last is not None  # inactive: the statement had a fresh sighting
+        fresh = [s for s in seen if s.source not in stale_sources and s.last_seen_at == last]
+        evidence["last_seen"] = last.isoformat()
+        evidence["last_seen_by"] = max(fresh, key=_observed).source if fresh else None
+        days = _days(tenant.now, last)
+        evidence["days_inactive"] = days
+        evidence["threshold_days"] = context.inactive_days
+        per = f", per {evidence['last_seen_by']}" if fresh else ""
+        title = (
+            f"{holder.label} has not used {context.app_label} for {days} days "
+            f"(last seen {last.date().isoformat()}{per})"
         )
-    last = _time(holder.fresh_last)
-    assert last is not None  # inactive: the statement had a fresh sighting
-    fresh = [s for s in seen if s.source not in stale_sources and s.last_seen_at == last]
-    evidence["last_seen"] = last.isoformat()
-    evidence["last_seen_by"] = max(fresh, key=_observed).source if fresh else None
-    days = _days(tenant.now, last)
-    evidence["days_inactive"] = days
-    evidence["threshold_days"] = context.inactive_days
-    per = f", per {evidence['last_seen_by']}" if fresh else ""
-    return context.draft(
-        rule="inactive",
-        holder=holder,
-        verdict=Verdict.FAIL,
-        title=f"{holder.label} has not used {context.app_label} for {days} days "
-        f"(last seen {last.date().isoformat()}{per})",
-        evidence=evidence,
-        digest=digest,
-    )
+    if VERDICTS[holder.bucket][1] is Verdict.FAIL:
+        evidence["action"] = context.action(holder)
+    return context.draft(holder, title, evidence, digest)
 
 
 def _holder_order(flagged: tuple[tuple[str, str], Flagged]) -> tuple[tuple[str, str], str]:
@@ -603,19 +578,19 @@ class _PoolContext:
 
     def draft(
         self,
-        rule: str,
         holder: Flagged,
-        verdict: Verdict,
         title: str,
         evidence: dict[str, Any],
-        digest: str | None = None,
+        digest: str,
+        reword: Callable[[], FindingDraft] | None = None,
     ) -> FindingDraft:
+        """The holder's finding, with the rule and verdict the statement's bucket gives (a stand-in
+        when ``reword`` is given: no words yet)."""
+        rule, verdict = VERDICTS[holder.bucket]
         fail = verdict is Verdict.FAIL
-        if fail:
-            evidence["action"] = self.action(holder)
         return FindingDraft(
             rule=rule,
-            subject=holder.email or f"account:{holder.label}",
+            subject=holder.subject,
             title=title,
             verdict=verdict,
             severity=self.fail_severity if fail else Severity.INFO,
@@ -624,6 +599,7 @@ class _PoolContext:
             app_id=self.pool.app_id,
             sku=self.pool.sku,
             input_digest=digest,
+            reword=reword,
         )
 
 
