@@ -211,16 +211,22 @@ def _produce(
 
 def _longest_first(store: Store, tenant_id: str, analyzers: Sequence[Analyzer]) -> list[Analyzer]:
     """``analyzers`` in the order to start them: longest first, so that no long one starts last
-    while the other threads sit idle. How long is the previous run's time; an analyzer without
-    one (the first run) goes by its class's ``relative_cost``, before those with one."""
+    while the other threads sit idle.
+
+    How long is the previous run's time. One without a recorded time (a first run, an analyzer
+    new in this version) is estimated from its class's ``relative_cost``, at the seconds per unit
+    of cost the timed ones took (in units of cost when none was timed): put first regardless, a
+    few short new ones would start before the longest and leave it running alone at the end."""
     with store.sessions() as session:
         took = analysis_seconds(session, tenant_id)
+    timed = [analyzer for analyzer in analyzers if analyzer.id in took]
+    units = sum(analyzer.relative_cost for analyzer in timed)
+    per_unit = sum(took[analyzer.id] for analyzer in timed) / units if timed and units > 0 else 1.0
 
-    def key(analyzer: Analyzer) -> tuple[int, float]:
-        seconds = took.get(analyzer.id)
-        return (0, -analyzer.relative_cost) if seconds is None else (1, -seconds)
+    def estimate(analyzer: Analyzer) -> float:
+        return took.get(analyzer.id, analyzer.relative_cost * per_unit)
 
-    return sorted(analyzers, key=key)
+    return sorted(analyzers, key=lambda analyzer: -estimate(analyzer))
 
 
 @contextmanager
