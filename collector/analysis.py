@@ -254,19 +254,6 @@ def _mute_for(mutes: Sequence[Mute], analyzer_id: str, draft: FindingDraft) -> M
     return None
 
 
-def _persist(
-    session: Session,
-    view: TenantView,
-    analyzer_id: str,
-    drafts: list[FindingDraft],
-    now: datetime,
-    mutes: Sequence[Mute] = (),
-) -> AnalysisResult:
-    """Merge ``drafts`` into the stored findings of ``analyzer_id`` in one session: ``prepare``,
-    then ``write``."""
-    return write(session, view.tenant_id, prepare(session, view, analyzer_id, drafts, now, mutes), now)
-
-
 def prepare(
     session: Session,
     view: TenantView,

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from test_unused_seats import tenant_with
 
 from analyzers.base import FindingDraft, Severity, TenantView, Verdict
-from collector.analysis import _persist, analysis_time
+from collector.analysis import analysis_time, prepare, write
 from collector.models import Finding
 from collector.store import Store
 from collector.tenants import apply_tenant_config
@@ -38,7 +38,7 @@ def draft(subject: str, money: str = "15.00", **evidence: Any) -> FindingDraft:
 
 def persist(store: Store, drafts: list[FindingDraft], now: datetime) -> None:
     with store.transaction() as session:
-        _persist(session, VIEW, "unused_seats", drafts, now)
+        write(session, VIEW.tenant_id, prepare(session, VIEW, "unused_seats", drafts, now), now)
 
 
 def stored(store: Store) -> dict[str, Finding]:
