@@ -301,8 +301,10 @@ class UnusedSeats(Analyzer):
             # thousand rows come back on a large tenant.
             statement = _flagging_statement(tenant, settings, batch, whole)
             result = session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS))
+            keys = [pool.key for pool in batch]
+            make = Flagged._make
             for row in result:
-                yield batch[row[0]].key, Flagged._make(row[1:])
+                yield keys[row[0]], make(row[1:])
 
     def _judge(self, holder: Flagged, context: _PoolContext, stored: Mapping[str, Any]) -> FindingDraft:
         """The holder's finding, as the statement judged it; worded by ``_word``, at once for a
@@ -559,7 +561,8 @@ class _PoolContext:
             sorted(tenant.stale_sources.items()), self.app_label, self.inactive_days, self.grace_days,
             str(self.fail_money), self.pool_evidence,
         )  # fmt: skip
-        self.token = _CODE + pickle.dumps(pool_facts, protocol=5)  # once per pool: any type
+        # Once per pool, any type; hashed down, so each holder's digest hashes 16 bytes of it, not 300.
+        self.token = hashlib.blake2b(_CODE + pickle.dumps(pool_facts, protocol=5), digest_size=16).digest()
 
     def action(self, holder: Flagged) -> str:
         pool = self.pool

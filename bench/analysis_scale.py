@@ -73,7 +73,7 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 
-from analyzers.base import Analyzer, AnalyzerSettings, TenantView  # noqa: E402
+from analyzers.base import Analyzer, AnalyzerSettings, SharedPools, TenantView  # noqa: E402
 from analyzers.offboarding import OffboardingSettings  # noqa: E402
 from analyzers.overlap import OverlapSettings  # noqa: E402
 from analyzers.registry import analyzer_ids, get_analyzer  # noqa: E402
@@ -81,7 +81,6 @@ from analyzers.shadow_it import ShadowItSettings  # noqa: E402
 from analyzers.unused_seats import UnusedSeats, UnusedSeatsSettings  # noqa: E402
 from collector.catalog import Catalog, CatalogEntry, builtin_catalog  # noqa: E402
 from collector.config import Mute  # noqa: E402
-from collector.pools import effective_pools  # noqa: E402
 from collector.store import Store  # noqa: E402
 from collector.usage import rebuild as rebuild_usage  # noqa: E402
 
@@ -861,11 +860,10 @@ def full(url: str, apps: int, profile: str | None, clock_hours: int = 0, workers
         profiler.enable()
     now = NOW + timedelta(hours=clock_hours)
     postgres = store.engine.dialect.name == "postgresql"
+    # As ``tenant_view`` does: the effective pools read once for the whole run, by the first analyzer
+    # that needs them.
+    view = replace(view, pools=SharedPools())
     marks = [(time.perf_counter(), time.process_time(), _postgres_cpu() if postgres else None)]
-    # As ``tenant_view`` does: the effective pools once for the whole run, handed to every analyzer.
-    with store.sessions() as session:
-        view = replace(view, pools=tuple(effective_pools(session, TENANT)))
-    marks.append((time.perf_counter(), time.process_time(), _postgres_cpu() if postgres else None))
     prepared = produce_all(store, view, analyzers, now, MUTES, workers)
     marks.append((time.perf_counter(), time.process_time(), _postgres_cpu() if postgres else None))
     results = write_all(store, view, prepared, now)
@@ -884,11 +882,10 @@ def full(url: str, apps: int, profile: str | None, clock_hours: int = 0, workers
         }
 
     return {
-        **span(0, 3),
+        **span(0, 2),
         "workers": workers,
-        "pools": span(0, 1),
-        "produce": span(1, 2),
-        "write": span(2, 3),
+        "produce": span(0, 1),
+        "write": span(1, 2),
         "analyzers": [
             {
                 "analyzer": r.analyzer,
@@ -1074,7 +1071,6 @@ def _full_table(label: str, fulls: list[dict[str, Any]], base: float | None) -> 
     header = "".join(f"{'run ' + str(n):>9}{'CPU':>9}{'DB CPU':>9}" for n in range(1, len(fulls) + 1))
     print(f"{'step':<34}{header}")
     for name, key in (
-        ("effective pools (once)", "pools"),
         ("analyzers, on their threads", "produce"),
         ("write + commit (one transaction)", "write"),
     ):

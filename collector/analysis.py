@@ -12,7 +12,7 @@ import gc
 import hashlib
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -24,14 +24,13 @@ from typing import Any
 from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from analyzers.base import Analyzer, FindingDraft, TenantView, Verdict
+from analyzers.base import Analyzer, FindingDraft, SharedPools, TenantView, Verdict
 from analyzers.registry import analyzer_ids, get_analyzer
 from collector.catalog import Catalog, builtin_catalog
 from collector.config import Mute, TenantConfig
 from collector.health import source_health
 from collector.job_state import job_cursors, save_job_cursor
 from collector.models import Finding, SyncState
-from collector.pools import effective_pools
 from collector.store import BulkUpsert, Store, column_encoder
 from collector.timeutil import utcnow
 
@@ -80,7 +79,6 @@ def tenant_view(
 ) -> TenantView:
     with store.sessions() as session:
         health = source_health(session, tenant, now)
-        pools = tuple(effective_pools(session, tenant.id))
     stale = {source: h.reason or "is stale" for source, h in health.items() if h.stale}
     return TenantView(
         tenant_id=tenant.id,
@@ -89,7 +87,7 @@ def tenant_view(
         exchange_rates=dict(tenant.exchange_rates),
         stale_sources=stale,
         catalog=catalog or builtin_catalog(),
-        pools=pools,
+        pools=SharedPools(),  # read by the first analyzer that needs them
     )
 
 
@@ -246,12 +244,23 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _mute_for(mutes: Sequence[Mute], analyzer_id: str, draft: FindingDraft) -> Mute | None:
-    """The first of ``mutes`` (in force today) that matches ``draft``."""
-    for mute in mutes:
-        if mute.matches(analyzer_id, draft.rule, draft.app_id, draft.sku, draft.subject):
-            return mute
-    return None
+def _mute_finder(mutes: Sequence[Mute], analyzer_id: str) -> Callable[[FindingDraft], Mute | None]:
+    """A function giving the first of ``mutes`` (in force today) that matches a draft of
+    ``analyzer_id``. Which mutes can match a rule and pool is worked out once per (rule, app, SKU):
+    a large tenant's findings are a quarter of a million, of a few hundred pools."""
+    by_kind: dict[tuple[str, str | None, str | None], list[Mute]] = {}
+
+    def mute_for(draft: FindingDraft) -> Mute | None:
+        kind = (draft.rule, draft.app_id, draft.sku)
+        candidates = by_kind.get(kind)
+        if candidates is None:
+            candidates = by_kind[kind] = [m for m in mutes if m.matches_kind(analyzer_id, *kind)]
+        for mute in candidates:
+            if mute.matches_subject(draft.subject):
+                return mute
+        return None
+
+    return mute_for
 
 
 def prepare(
@@ -278,7 +287,7 @@ def prepare(
     encode = column_encoder(session, _table(Finding), "evidence")
     # Mutes expire on the wall clock, not the tenant's as_of: they are decisions taken today.
     today = now.date()
-    mutes = [m for m in mutes if m.expires >= today and m.analyzer in (None, analyzer_id)]
+    mute_for = _mute_finder([m for m in mutes if m.expires >= today], analyzer_id)
     seen: set[str] = set()
     opened = open_count = 0
     waste = Decimal(0)
@@ -288,7 +297,7 @@ def prepare(
         if fingerprint in seen:
             raise ValueError(f"analyzer {analyzer_id} produced {fingerprint!r} twice")
         seen.add(fingerprint)
-        mute = _mute_for(mutes, analyzer_id, draft) if mutes else None
+        mute = mute_for(draft)
         muted = {"reason": mute.reason, "expires": mute.expires.isoformat()} if mute else None
         if not mute:
             open_count += 1

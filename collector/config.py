@@ -153,13 +153,19 @@ class Mute(Strict):
         return self
 
     def matches(self, analyzer: str, rule: str, app: str | None, sku: str | None, subject: str) -> bool:
+        return self.matches_kind(analyzer, rule, app, sku) and self.matches_subject(subject)
+
+    def matches_kind(self, analyzer: str, rule: str, app: str | None, sku: str | None) -> bool:
+        """Every field but ``subject`` matches: the same for every finding of a rule and pool."""
         return (
             (self.analyzer is None or self.analyzer == analyzer)
             and (self.rule is None or self.rule == rule)
             and (self.app is None or self.app == app)
             and (self.sku is None or (sku is not None and self.sku.casefold() == sku.casefold()))
-            and (self.subject is None or _subject_pattern(self.subject)(subject.lower()) is not None)
         )
+
+    def matches_subject(self, subject: str) -> bool:
+        return self.subject is None or _subject_pattern(self.subject)(subject.lower()) is not None
 
 
 @functools.lru_cache(maxsize=1024)
