@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from ports import free_port
 from sqlalchemy import select
 
 from collector.config import Config, load_config
@@ -27,12 +28,6 @@ from collector.models import SyncRun
 from collector.store import Store
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FakeServer:

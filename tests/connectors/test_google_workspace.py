@@ -51,7 +51,8 @@ from google_workspace_fake import (
     unavailable,
     user,
 )
-from harness import FakeServer, free_port, sync_through_daemon, write_config
+from harness import FakeServer, sync_through_daemon, write_config
+from ports import free_port
 from pydantic import SecretStr, ValidationError
 from sqlalchemy import select
 

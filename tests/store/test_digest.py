@@ -30,7 +30,8 @@ from collector.tenants import apply_tenant_config
 from collector.waste import deduplicated_waste
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "connectors"))
-from harness import FakeServer, free_port
+from harness import FakeServer
+from ports import free_port
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 AS_OF = date(2026, 11, 20)

@@ -8,7 +8,6 @@ import datetime as dt
 import email
 import email.policy
 import ipaddress
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from ports import free_port
 from test_digest_webhook import NOW, sample_digest
 
 from collector.digest.config import SmtpChannel
@@ -27,12 +27,6 @@ from collector.digest.send import deliver
 from collector.digest.webhook import WebhookOptions
 
 PASSWORD = "smtp-Pa55word-never-shown"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
