@@ -56,6 +56,7 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
+from analyzers.sql import account_sources
 from analyzers.unused_seats import monthly_price
 from collector.models import Account, Activity, App, Person, Seat
 
@@ -143,21 +144,23 @@ class Offboarding(Analyzer):
         settings = self.settings
         assert isinstance(settings, OffboardingSettings)
         tid = tenant.tenant_id
-        idp_apps = sorted(
-            session.scalars(
-                select(Account.app_id)
-                .where(Account.tenant_id == tid, Account.app_id.in_(settings.idp_apps))
-                .distinct()
+        # The IdP apps that have accounts, and the sources reporting them, found through the
+        # accounts' unique index (tenant, source, app): a scan of a large tenant's accounts, three
+        # times over, cost half a second.
+        idp_pairs = session.execute(
+            select(Account.source, Account.app_id)
+            .where(
+                Account.tenant_id == tid,
+                Account.source.in_(account_sources(session, tid)),
+                Account.app_id.in_(settings.idp_apps),
             )
-        )
-        idp_sources = sorted(
-            session.scalars(
-                select(Account.source)
-                .where(Account.tenant_id == tid, Account.app_id.in_(idp_apps))
-                .distinct()
-            )
-        )
-        domains = (settings.company_domains or self._idp_domains(session, tid, idp_apps)) if idp_apps else []
+            .distinct()
+        ).all()
+        idp_apps = sorted({app_id for _source, app_id in idp_pairs})
+        idp_sources = sorted({source for source, _app_id in idp_pairs})
+        domains: Iterable[str] = []
+        if idp_apps:
+            domains = settings.company_domains or self._idp_domains(session, tid, idp_sources, idp_apps)
         rows = self._rows(session, tid, settings, idp_apps, idp_sources, domains)
         holdings = self._holdings(rows, settings)
         if not holdings:
@@ -262,10 +265,17 @@ class Offboarding(Analyzer):
         )
         return [Row(*r) for r in session.execute(stmt)]
 
-    def _idp_domains(self, session: Session, tid: str, idp_apps: list[str]) -> set[str]:
+    def _idp_domains(
+        self, session: Session, tid: str, idp_sources: list[str], idp_apps: list[str]
+    ) -> set[str]:
         emails = session.scalars(
             select(Account.email)
-            .where(Account.tenant_id == tid, Account.app_id.in_(idp_apps), Account.email.is_not(None))
+            .where(
+                Account.tenant_id == tid,
+                Account.source.in_(idp_sources),  # the unique index's order: the IdP's accounts only
+                Account.app_id.in_(idp_apps),
+                Account.email.is_not(None),
+            )
             .distinct()
         )
         return {e.rpartition("@")[2] for e in emails if e and "@" in e}

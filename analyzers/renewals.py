@@ -64,10 +64,11 @@ from sqlalchemy import and_, case, false, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
-from analyzers.sql import fresh_last_seen, usage_key
+from analyzers.sql import distinct_lists, fresh_last_seen, usage_key
 from analyzers.unused_seats import KEY_SEPARATOR, monthly_price
-from collector.models import Account, Activity, App, AppUsage, Person, Seat
+from collector.models import Account, App, AppUsage, Person, Seat
 from collector.pools import EffectivePool
+from collector.usage import SEPARATOR as LIST_SEPARATOR
 
 CENT = Decimal("0.01")
 OFFBOARDED = ("suspended", "deprovisioned")
@@ -138,6 +139,8 @@ class Usage:
     without_usage_data: int = 0
     offboarded: int = 0
     active: int = 0  # seen within active_days by a fresh source, not leavers
+    # The sources reporting usage of the pool's holders (the usage summary's lists).
+    sources: frozenset[str] = frozenset()
 
 
 def add_months(day: date, months: int) -> date:
@@ -195,16 +198,14 @@ class Renewals(Analyzer):
                 due.append((pool, term))
         if not due:
             return []
-        apps = sorted({pool.app_id for pool, _ in due})
         usage = self._usage(session, tenant, settings, [pool for pool, _ in due])
-        activity_sources = self._activity_sources(session, tenant.tenant_id, apps)
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tenant.tenant_id)).all())
         return [
             self._draft(
                 pool,
                 term,
                 usage.get(pool.key, Usage()),
-                sorted(set(pool.sources) | activity_sources.get(pool.app_id, set())),
+                sorted(set(pool.sources) | usage.get(pool.key, Usage()).sources),
                 names.get(pool.app_id, pool.app_id),
                 tenant,
                 settings,
@@ -215,7 +216,8 @@ class Renewals(Analyzer):
     def _usage(
         self, session: Session, tenant: TenantView, settings: RenewalsSettings, pools: list[EffectivePool]
     ) -> dict[tuple[str, str], Usage]:
-        """Seats assigned, needed, without usage data and held by leavers, per pool, counted in SQL.
+        """Seats assigned, needed, without usage data and held by leavers, per pool, counted in SQL,
+        with the sources reporting the holders' usage.
 
         Only the seats of ``pools`` are read (matched on app and SKU spelling in one key column), so
         the lookups of each holder's activity are done for the pools that renew, not whole apps.
@@ -249,6 +251,7 @@ class Renewals(Analyzer):
                     by_kind.label("by_kind"),
                     (Seat.assigned_at >= since).label("joined"),  # new joiners have not had the time
                     usage.label("usage"),
+                    AppUsage.sources.label("sources"),
                 )
                 .join(Account, Seat.account_id == Account.id)
                 .outerjoin(Person, Account.person_id == Person.id)
@@ -270,20 +273,12 @@ class Renewals(Analyzer):
                 func.count(func.distinct(case((and_(stayed, no_data), c.holder)))),
                 func.count(func.distinct(case((c.leaver, c.holder)))),
                 func.count(func.distinct(case((and_(stayed, recent), c.holder)))),
+                # Read here, not off every activity row of the apps (a pass over the whole table).
+                distinct_lists(c.sources),
             ).group_by(c.app_id, c.sku)
-            for app_id, sku, assigned, need, without, gone, seen in session.execute(stmt):
-                result[(app_id, sku.casefold())] = Usage(assigned, need, without, gone, seen)
-        return result
-
-    def _activity_sources(self, session: Session, tid: str, apps: list[str]) -> dict[str, set[str]]:
-        result: dict[str, set[str]] = defaultdict(set)
-        stmt = (
-            select(Activity.app_id, Activity.source)
-            .where(Activity.tenant_id == tid, Activity.app_id.in_(apps))
-            .distinct()
-        )
-        for app_id, source in session.execute(stmt):
-            result[app_id].add(source)
+            for app_id, sku, assigned, need, without, gone, seen, lists in session.execute(stmt):
+                sources = frozenset(filter(None, (lists or "").split(LIST_SEPARATOR)))
+                result[(app_id, sku.casefold())] = Usage(assigned, need, without, gone, seen, sources)
         return result
 
     def _draft(

@@ -8,12 +8,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, and_, case, func, literal, null, or_, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeEngine
 
-from collector.models import Activity, AppUsage
+from collector.models import Account, Activity, AppUsage
 from collector.timeutil import UtcDateTime
 from collector.usage import ListsSource
 
@@ -130,3 +131,49 @@ def _json_rows_default(element: JsonRows, compiler: SQLCompiler, **kw: Any) -> s
 def _json_rows_sqlite(element: JsonRows, compiler: SQLCompiler, **kw: Any) -> str:
     columns = ", ".join(compiler.process(column, **kw) for column in element.columns)
     return f"json_group_array(json_array({columns}))"
+
+
+def account_sources(session: Session, tenant_id: str) -> list[str]:
+    """The sources the tenant's accounts come from, each once, in the database's order.
+
+    Walked through the accounts' unique index (tenant, source, ...), one seek per source: a large
+    tenant has millions of accounts from a few dozen sources, and a plain DISTINCT reads every
+    account (a sixth of a second each time).
+    """
+    first = select(func.min(Account.source)).where(Account.tenant_id == tenant_id).scalar_subquery()
+    walk = select(first.label("source")).cte("walk", recursive=True)
+    after = (
+        select(func.min(Account.source))
+        .where(Account.tenant_id == tenant_id, Account.source > walk.c.source)
+        .scalar_subquery()
+    )
+    walk = walk.union_all(select(after).where(walk.c.source.is_not(None)))
+    return list(session.scalars(select(walk.c.source).where(walk.c.source.is_not(None))))
+
+
+class DistinctLists(ColumnElement[str]):
+    """An aggregate: the group's distinct values of ``column`` -- comma-separated lists, as the
+    usage summary's ``sources`` -- joined by commas, in no promised order; NULL for no values."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type: TypeEngine[Any] = String()
+
+
+def distinct_lists(column: Any) -> ColumnElement[str]:
+    """The group's distinct comma-separated lists in ``column``, joined (see :class:`DistinctLists`)."""
+    return DistinctLists(column)
+
+
+@compiles(DistinctLists)
+def _distinct_lists_default(element: DistinctLists, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"string_agg(DISTINCT {compiler.process(element.column, **kw)}, ',')"
+
+
+@compiles(DistinctLists, "sqlite")
+def _distinct_lists_sqlite(element: DistinctLists, compiler: SQLCompiler, **kw: Any) -> str:
+    # SQLite's group_concat takes DISTINCT only without a separator of its own; its default is ",".
+    return f"group_concat(DISTINCT {compiler.process(element.column, **kw)})"

@@ -309,3 +309,32 @@ def test_quantity_and_month_helpers() -> None:
     assert recommended_quantity(20, 100, 0, 0) == 20
     assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
     assert add_months(date(2028, 2, 29), 12) == date(2029, 2, 28)
+
+
+def test_reported_by_names_the_sources_of_the_pools_holders(store: Store) -> None:
+    # "sso" reports usage of crm only for someone holding no crm seat: the pool's numbers do not
+    # come from it, so it is not among the pool's sources (and its outage could not make them unknown).
+    tenant = tenant_with([contract("crm", 10)])
+    tenant = tenant.model_copy(
+        update={
+            "connectors": [
+                *tenant.connectors,
+                ConnectorConfig(id="scripted", name="sso", settings=ScriptedSettings(script="sso")),
+            ]
+        }
+    )
+    sync(store, tenant, active("crm", 2))
+    ScriptedConnector.scripts["sso"] = lambda ctx: iter(
+        [
+            AccountRecord(app_id="crm", external_id="guest@x.io", email="guest@x.io"),
+            ActivityRecord("guest@x.io", "crm", days_ago(1), ActivitySource.IDP_SSO),
+            Checkpoint("all"),
+        ]
+    )
+    SyncRunner(store, Config(tenants=[tenant], base_dir=Path(".")), clock=lambda: NOW).run(
+        tenant, tenant.connectors[1]
+    )
+    draft = analyze(store, tenant)["crm"]
+    assert "apps" in draft.evidence["reported_by"]
+    assert "sso" not in draft.evidence["reported_by"]
+    assert draft.evidence["seats_active"] == 2
