@@ -103,18 +103,21 @@ class FindingDraft:
     evidence: dict[str, Any]
     app_id: str | None = None
     sku: str | None = None
-    # A digest of everything the finding is worded from: the analyzer's inputs and the code that
-    # words them. When set, the runner keeps it (with the state) instead of hashing the wording, so
-    # that an unchanged finding is recognised before it is worded (see ``Analyzer.run_since``).
+    # A digest of everything the finding is worded from: the analyzer's inputs (the tenant's
+    # currency among them) and the code that words them, at most 32 characters. When set, the
+    # runner stores it (with the state, when muted) instead of hashing the wording, so that an
+    # unchanged finding is recognised before it is worded (see ``Analyzer.run_since``).
     input_digest: str | None = field(default=None, compare=False)
     # Set on a stand-in (``run_since``): returns the finding worded in full. A stand-in has every
     # field but an empty title and evidence.
     reword: Callable[[], FindingDraft] | None = field(default=None, compare=False, repr=False)
+    # The fingerprint, when the analyzer has worked it out already (``fingerprint_of``).
+    known_fingerprint: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def fingerprint(self) -> str:
         """Stable identity across runs: the same seat keeps the same finding."""
-        return fingerprint_of(self.rule, self.app_id, self.sku, self.subject)
+        return self.known_fingerprint or fingerprint_of(self.rule, self.app_id, self.sku, self.subject)
 
 
 def fingerprint_of(rule: str, app_id: str | None, sku: str | None, subject: str) -> str:

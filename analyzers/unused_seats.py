@@ -312,9 +312,10 @@ class UnusedSeats(Analyzer):
         stand-in: on a rerun most findings are the same, and wording is most of the Python time)."""
         digest = context.input_digest(holder)
         pool = context.pool
-        if fingerprint_of(VERDICTS[holder.bucket][0], pool.app_id, pool.sku, holder.subject) not in stored:
+        fingerprint = fingerprint_of(VERDICTS[holder.bucket][0], pool.app_id, pool.sku, holder.subject)
+        if fingerprint not in stored:
             return _word(holder, context, digest)
-        return context.draft(holder, "", {}, digest, reword=partial(_word, holder, context, digest))
+        return context.draft(holder, "", {}, digest, partial(_word, holder, context, digest), fingerprint)
 
 
 def _word(holder: Flagged, context: _PoolContext, digest: str) -> FindingDraft:
@@ -586,6 +587,7 @@ class _PoolContext:
         evidence: dict[str, Any],
         digest: str,
         reword: Callable[[], FindingDraft] | None = None,
+        fingerprint: str | None = None,
     ) -> FindingDraft:
         """The holder's finding, with the rule and verdict the statement's bucket gives (a stand-in
         when ``reword`` is given: no words yet)."""
@@ -603,6 +605,7 @@ class _PoolContext:
             sku=self.pool.sku,
             input_digest=digest,
             reword=reword,
+            known_fingerprint=fingerprint,
         )
 
 

@@ -309,7 +309,8 @@ def prepare(
         opened += state == "open" and (before is None or before[0] != "open")
         if draft.input_digest is not None:
             # Worded from the same inputs as the stored finding: the same finding, not worded again.
-            digest = _input_digest(draft.input_digest, view.currency, state, muted)
+            # An open finding's digest is its input digest (most findings: nothing more to hash).
+            digest = draft.input_digest if muted is None else _muted_digest(draft.input_digest, muted)
             if before is not None and before == (state, digest):
                 continue
             if draft.reword is not None:
@@ -472,11 +473,10 @@ def stored_findings(session: Session, tenant_id: str, analyzer_id: str) -> dict[
     return {fingerprint: (state, digest) for fingerprint, state, digest in session.execute(stored)}
 
 
-def _input_digest(input_digest: str, currency: str, state: str, muted: dict[str, str] | None) -> str:
-    """The stored digest of a finding whose analyzer gave the digest of its inputs: that, with
-    what the run adds (currency, state, the mute's reason and expiry)."""
-    mute = f"{muted['reason']}\x1f{muted['expires']}" if muted else ""
-    text = f"input\x1f{input_digest}\x1f{currency}\x1f{state}\x1f{mute}"
+def _muted_digest(input_digest: str, muted: dict[str, str]) -> str:
+    """The stored digest of a suppressed finding whose analyzer gave the digest of its inputs:
+    that, with the mute's reason and expiry (an open one stores its input digest as it is)."""
+    text = f"muted\x1f{input_digest}\x1f{muted['reason']}\x1f{muted['expires']}"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
