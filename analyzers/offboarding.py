@@ -45,22 +45,37 @@ Example policy::
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Sequence
+import hashlib
+import pickle
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from analyzers.base import Analyzer, AnalyzerSettings, FindingDraft, Severity, TenantView, Verdict
+from analyzers.base import (
+    Analyzer,
+    AnalyzerSettings,
+    FindingDraft,
+    Severity,
+    TenantView,
+    Verdict,
+    fingerprint_of,
+)
 from analyzers.sql import account_sources
 from analyzers.unused_seats import monthly_price
 from collector.models import Account, Activity, App, Person, Seat
 
 CENT = Decimal("0.01")
+# This module's code, part of every input digest: a change to the wording words every finding again.
+_CODE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest()
+NO_POOL = (None, "no license pool for this SKU")
 OFFBOARDED = ("suspended", "deprovisioned")
 CHUNK = 500
 
@@ -141,6 +156,13 @@ class Offboarding(Analyzer):
     relative_cost = 3
 
     def run(self, session: Session, tenant: TenantView) -> list[FindingDraft]:
+        return self.run_since(session, tenant, {})
+
+    def run_since(
+        self, session: Session, tenant: TenantView, stored: Mapping[str, Any]
+    ) -> list[FindingDraft]:
+        """Every finding; one already stored comes as a stand-in, worded only when the digest of
+        what it is worded from changed (a large tenant has tens of thousands, most unchanged)."""
         settings = self.settings
         assert isinstance(settings, OffboardingSettings)
         tid = tenant.tenant_id
@@ -172,25 +194,33 @@ class Offboarding(Analyzer):
         prices = {pool.key: monthly_price(pool, tenant) for pool in tenant.license_pools(session)}
         names = dict(session.execute(select(App.id, App.name).where(App.tenant_id == tid)).all())
         idp_names = [names.get(app_id, app_id) for app_id in idp_apps]
+        # What every finding is worded from besides its holding, hashed once.
+        facts = (tenant.currency, sorted(tenant.stale_sources.items()), idp_apps, idp_names, idp_sources)
+        token = hashlib.blake2b(_CODE + pickle.dumps(facts, protocol=5), digest_size=16).digest()
         findings = []
         for holding in holdings:
             signed_in = idp_sign_in.get((holding.person_id, None))
             grace = settings.grace_for(holding.app_id)
             if signed_in is not None and (tenant.now.date() - signed_in[0].date()).days <= grace:
                 continue  # offboarded within the grace period: deprovisioning may be in progress
-            findings.append(
-                self._draft(
-                    holding,
-                    tenant,
-                    prices,
-                    names.get(holding.app_id, holding.app_id),
-                    signed_in,
-                    last_seen.get((holding.person_id, holding.app_id)),
-                    idp_apps,
-                    idp_names,
-                    idp_sources,
-                )
+            word = partial(
+                self._draft,
+                holding,
+                tenant,
+                prices.get((holding.app_id, (holding.sku or "").casefold()), NO_POOL),
+                names.get(holding.app_id, holding.app_id),
+                signed_in,
+                last_seen.get((holding.person_id, holding.app_id)),
+                idp_apps,
+                idp_names,
+                idp_sources,
             )
+            digest = _input_digest(holding, word, token)
+            fingerprint = fingerprint_of(holding.rule, holding.app_id, holding.sku, holding.email)
+            if fingerprint in stored:
+                findings.append(_stand_in(holding, word, digest, fingerprint))
+            else:
+                findings.append(word(input_digest=digest))
         return findings
 
     def _select(self) -> Any:
@@ -327,13 +357,14 @@ class Offboarding(Analyzer):
         self,
         holding: Holding,
         tenant: TenantView,
-        prices: dict[tuple[str, str], tuple[Decimal | None, str | None]],
+        pool_price: tuple[Decimal | None, str | None],  # the seat's monthly price, or why unknown
         app_name: str,
         idp_sign_in: tuple[datetime, str] | None,
         last_seen: tuple[datetime, str] | None,
         idp_apps: list[str],
         idp_names: list[str],
         idp_sources: list[str],
+        input_digest: str | None = None,
     ) -> FindingDraft:
         who = holding.email
         label = f"{app_name} ({holding.sku})" if holding.sku else app_name
@@ -353,22 +384,16 @@ class Offboarding(Analyzer):
         }
         price: Decimal | None = None
         if holding.sku is not None:
-            price, note = prices.get(
-                (holding.app_id, holding.sku.casefold()), (None, "no license pool for this SKU")
-            )
+            price, note = pool_price
             evidence["monthly_price_per_seat"] = None if price is None else str(price.quantize(CENT))
             if note:
                 evidence["price_note"] = note
         if holding.rule == "offboarded":
-            needed = [holding.status_source] if holding.status_source else []
             why = f"is {holding.idp_status} in the identity provider ({holding.status_source})"
         else:
-            needed = list(idp_sources)
             evidence["idp_apps"] = idp_apps
             why = f"has no account in the identity provider ({', '.join(idp_names)})"
-        stale = {s: tenant.stale_sources[s] for s in needed if s in tenant.stale_sources}
-        if all(s in tenant.stale_sources for s in holding.sources):
-            stale |= {s: tenant.stale_sources[s] for s in holding.sources}
+        stale = _stale(holding, tenant, idp_sources)
         holds = f"a paid seat of {label}" if holding.sku else f"a live {app_name} account"
         if stale:
             evidence["stale_sources"] = dict(sorted(stale.items()))
@@ -383,8 +408,9 @@ class Offboarding(Analyzer):
                 evidence=evidence,
                 app_id=holding.app_id,
                 sku=holding.sku,
+                input_digest=input_digest,
             )
-        money = (price or Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+        money = _money(price)
         evidence["action"] = _action(holding, label, app_name)
         return FindingDraft(
             rule=holding.rule,
@@ -397,7 +423,60 @@ class Offboarding(Analyzer):
             evidence=evidence,
             app_id=holding.app_id,
             sku=holding.sku,
+            input_digest=input_digest,
         )
+
+
+def _stale(holding: Holding, tenant: TenantView, idp_sources: list[str]) -> dict[str, str]:
+    """The stale sources that make the holding's finding UNKNOWN: the one that says the person
+    left, or the IdP's (the person may be missing only from a failed sync), or every source
+    reporting the holding."""
+    stale_sources = tenant.stale_sources
+    if holding.rule == "offboarded":
+        needed = [holding.status_source] if holding.status_source else []
+    else:
+        needed = idp_sources
+    stale = {s: stale_sources[s] for s in needed if s in stale_sources}
+    if all(s in stale_sources for s in holding.sources):
+        stale |= {s: stale_sources[s] for s in holding.sources}
+    return stale
+
+
+def _money(price: Decimal | None) -> Decimal:
+    return (price or Decimal(0)).quantize(CENT, ROUND_HALF_UP)
+
+
+def _input_digest(holding: Holding, word: partial[FindingDraft], token: bytes) -> str:
+    """A digest of what ``word`` words the holding's finding from: the holding, the price, app name
+    and sightings ``word`` was given for it, and ``token`` (the run's facts and this module's code)."""
+    (price, note), app_name, idp_sign_in, last_seen = word.args[2:6]
+    inputs = (
+        holding.rule, holding.person_id, holding.email, holding.name, holding.idp_status,
+        holding.status_source, holding.app_id, holding.sku, sorted(holding.sources),
+        sorted(holding.account_statuses), price, note, app_name, idp_sign_in, last_seen,
+    )  # fmt: skip
+    return hashlib.blake2b(token + pickle.dumps(inputs, protocol=5), digest_size=16).hexdigest()
+
+
+def _stand_in(holding: Holding, word: partial[FindingDraft], digest: str, fingerprint: str) -> FindingDraft:
+    """The holding's finding without words: its verdict and money, worded by the runner only if
+    ``digest`` differs from the stored finding's."""
+    tenant, (price, _) = word.args[1:3]
+    unknown = bool(_stale(holding, tenant, word.args[8]))
+    return FindingDraft(
+        rule=holding.rule,
+        subject=holding.email,
+        title="",
+        verdict=Verdict.UNKNOWN if unknown else Verdict.FAIL,
+        severity=Severity.INFO if unknown else Severity.HIGH,
+        monthly_waste=Decimal("0.00") if unknown else _money(price if holding.sku else None),
+        evidence={},
+        app_id=holding.app_id,
+        sku=holding.sku,
+        input_digest=digest,
+        reword=partial(word, input_digest=digest),
+        known_fingerprint=fingerprint,
+    )
 
 
 def _holding(row: Row) -> Holding:

@@ -62,13 +62,13 @@ def test_a_broken_analyzer_keeps_its_findings_and_the_others_still_run(
 
     monkeypatch.setattr(UnusedSeats, "run_since", broken)  # what the runner calls
     ran: list[str] = []
-    original = Offboarding.run
+    original = Offboarding.run_since
 
-    def tracked(self: Offboarding, session: Session, view: TenantView) -> list[FindingDraft]:
+    def tracked(self: Offboarding, session: Session, view: TenantView, stored: Any) -> list[FindingDraft]:
         ran.append("offboarding")
-        return original(self, session, view)
+        return original(self, session, view, stored)
 
-    monkeypatch.setattr(Offboarding, "run", tracked)
+    monkeypatch.setattr(Offboarding, "run_since", tracked)
     results = run_analyzers(store, tenant, now=NOW)
     assert "unused_seats" not in {r.analyzer for r in results}
     assert ran == ["offboarding"]
