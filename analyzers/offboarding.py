@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import pickle
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -196,7 +195,7 @@ class Offboarding(Analyzer):
         idp_names = [names.get(app_id, app_id) for app_id in idp_apps]
         # What every finding is worded from besides its holding, hashed once.
         facts = (tenant.currency, sorted(tenant.stale_sources.items()), idp_apps, idp_names, idp_sources)
-        token = hashlib.blake2b(_CODE + pickle.dumps(facts, protocol=5), digest_size=16).digest()
+        token = hashlib.blake2b(_CODE + repr(facts).encode(), digest_size=16).digest()
         findings = []
         for holding in holdings:
             signed_in = idp_sign_in.get((holding.person_id, None))
@@ -455,7 +454,8 @@ def _input_digest(holding: Holding, word: partial[FindingDraft], token: bytes) -
         holding.status_source, holding.app_id, holding.sku, sorted(holding.sources),
         sorted(holding.account_statuses), price, note, app_name, idp_sign_in, last_seen,
     )  # fmt: skip
-    return hashlib.blake2b(token + pickle.dumps(inputs, protocol=5), digest_size=16).hexdigest()
+    # repr: strings, numbers, Decimals and datetimes each have one, half the cost of pickling them.
+    return hashlib.blake2b(token + repr(inputs).encode(), digest_size=16).hexdigest()
 
 
 def _stand_in(holding: Holding, word: partial[FindingDraft], digest: str, fingerprint: str) -> FindingDraft:
