@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -202,24 +202,20 @@ class Offboarding(Analyzer):
             grace = settings.grace_for(holding.app_id)
             if signed_in is not None and (tenant.now.date() - signed_in[0].date()).days <= grace:
                 continue  # offboarded within the grace period: deprovisioning may be in progress
+            pool_price = prices.get((holding.app_id, (holding.sku or "").casefold()), NO_POOL)
+            app_name = names.get(holding.app_id, holding.app_id)
+            seen_in_app = last_seen.get((holding.person_id, holding.app_id))
+            digest = _input_digest(token, holding, pool_price, app_name, signed_in, seen_in_app)
             word = partial(
-                self._draft,
-                holding,
-                tenant,
-                prices.get((holding.app_id, (holding.sku or "").casefold()), NO_POOL),
-                names.get(holding.app_id, holding.app_id),
-                signed_in,
-                last_seen.get((holding.person_id, holding.app_id)),
-                idp_apps,
-                idp_names,
-                idp_sources,
-            )
-            digest = _input_digest(holding, word, token)
+                self._draft, holding, tenant, pool_price, app_name, signed_in, seen_in_app,
+                idp_apps, idp_names, idp_sources, digest,
+            )  # fmt: skip
             fingerprint = fingerprint_of(holding.rule, holding.app_id, holding.sku, holding.email)
             if fingerprint in stored:
-                findings.append(_stand_in(holding, word, digest, fingerprint))
+                unknown = bool(_stale(holding, tenant, idp_sources))
+                findings.append(_stand_in(holding, unknown, pool_price[0], digest, word, fingerprint))
             else:
-                findings.append(word(input_digest=digest))
+                findings.append(word())
         return findings
 
     def _select(self) -> Any:
@@ -445,24 +441,35 @@ def _money(price: Decimal | None) -> Decimal:
     return (price or Decimal(0)).quantize(CENT, ROUND_HALF_UP)
 
 
-def _input_digest(holding: Holding, word: partial[FindingDraft], token: bytes) -> str:
-    """A digest of what ``word`` words the holding's finding from: the holding, the price, app name
-    and sightings ``word`` was given for it, and ``token`` (the run's facts and this module's code)."""
-    (price, note), app_name, idp_sign_in, last_seen = word.args[2:6]
+def _input_digest(
+    token: bytes,
+    holding: Holding,
+    pool_price: tuple[Decimal | None, str | None],
+    app_name: str,
+    idp_sign_in: tuple[datetime, str] | None,
+    last_seen: tuple[datetime, str] | None,
+) -> str:
+    """A digest of what ``Offboarding._draft`` words the holding's finding from: the holding, its
+    price, app name and sightings, and ``token`` (the run's facts and this module's code)."""
     inputs = (
         holding.rule, holding.person_id, holding.email, holding.name, holding.idp_status,
         holding.status_source, holding.app_id, holding.sku, sorted(holding.sources),
-        sorted(holding.account_statuses), price, note, app_name, idp_sign_in, last_seen,
+        sorted(holding.account_statuses), pool_price, app_name, idp_sign_in, last_seen,
     )  # fmt: skip
     # repr: strings, numbers, Decimals and datetimes each have one, half the cost of pickling them.
     return hashlib.blake2b(token + repr(inputs).encode(), digest_size=16).hexdigest()
 
 
-def _stand_in(holding: Holding, word: partial[FindingDraft], digest: str, fingerprint: str) -> FindingDraft:
-    """The holding's finding without words: its verdict and money, worded by the runner only if
-    ``digest`` differs from the stored finding's."""
-    tenant, (price, _) = word.args[1:3]
-    unknown = bool(_stale(holding, tenant, word.args[8]))
+def _stand_in(
+    holding: Holding,
+    unknown: bool,
+    price: Decimal | None,
+    digest: str,
+    word: Callable[[], FindingDraft],
+    fingerprint: str,
+) -> FindingDraft:
+    """The holding's finding without words: its verdict and money (``Offboarding._draft``'s), and
+    ``word`` to word it, which the runner calls only if ``digest`` differs from the stored one."""
     return FindingDraft(
         rule=holding.rule,
         subject=holding.email,
@@ -474,7 +481,7 @@ def _stand_in(holding: Holding, word: partial[FindingDraft], digest: str, finger
         app_id=holding.app_id,
         sku=holding.sku,
         input_digest=digest,
-        reword=partial(word, input_digest=digest),
+        reword=word,
         known_fingerprint=fingerprint,
     )
 
