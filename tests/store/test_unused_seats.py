@@ -147,6 +147,26 @@ def test_per_app_override_and_exclusions(store: Store) -> None:
     assert "no price known" in found[("inactive", "z@x.io")].evidence["price_note"]
 
 
+@pytest.mark.parametrize(
+    "excluded",
+    [
+        ["figma"],  # fewer apps left out than judged: their seats are kept out by name
+        ["figma", "zoom"],  # more left out than judged: the judged apps' seats are picked by name
+    ],
+)
+def test_excluded_apps_are_never_judged(store: Store, excluded: list[str]) -> None:
+    policy = UnusedSeatsSettings.model_validate({"apps": {app: {"exclude": True} for app in excluded}})
+    records = [
+        *seat("z@x.io", "zoom", "Pro", days_ago(90)),
+        *seat("s@x.io", "slack", "Business+", days_ago(90)),
+        *seat("n@x.io", "figma", "Professional", None),
+        *seat("o@x.io", "figma", "Professional", days_ago(200)),
+    ]
+    found = by_subject(sync_and_analyze(store, tenant_with(policy, seats=1), records))
+    flagged = {"zoom": ("inactive", "z@x.io"), "slack": ("inactive", "s@x.io")}
+    assert set(found) == {key for app, key in flagged.items() if app not in excluded}
+
+
 def test_stale_source_gives_unknown_not_waste(store: Store) -> None:
     tenant = tenant_with(seats=1)
     sync_and_analyze(store, tenant, seat("old@x.io", "slack", "Business+", days_ago(90)))
@@ -350,7 +370,7 @@ def test_sqlite_reaches_every_joined_table_through_an_index(store: Store) -> Non
     view = tenant_view(store, tenant, NOW)
     with store.sessions() as session:
         pools = [pool for pool in effective_pools(session, "acme") if pool.seat_skus]
-        compiled = _flagging_statement(view, UnusedSeatsSettings(), pools, True).compile(
+        compiled = _flagging_statement(view, UnusedSeatsSettings(), pools, set()).compile(
             store.engine, compile_kwargs={"render_postcompile": True}
         )
         processors = compiled._bind_processors
