@@ -212,8 +212,10 @@ class Offboarding(Analyzer):
             )  # fmt: skip
             fingerprint = fingerprint_of(holding.rule, holding.app_id, holding.sku, holding.email)
             if fingerprint in stored:
+                # A stand-in: verdict and money, no words; worded only if the digest changed.
                 unknown = bool(_stale(holding, tenant, idp_sources))
-                findings.append(_stand_in(holding, unknown, pool_price[0], digest, word, fingerprint))
+                price = _seat_price(holding, pool_price)
+                findings.append(_finding(holding, unknown, price, "", {}, digest, word, fingerprint))
             else:
                 findings.append(word())
         return findings
@@ -377,9 +379,9 @@ class Offboarding(Analyzer):
             "last_seen_in_app_by": last_seen[1] if last_seen else None,
             "currency": tenant.currency,
         }
-        price: Decimal | None = None
+        price = _seat_price(holding, pool_price)
         if holding.sku is not None:
-            price, note = pool_price
+            note = pool_price[1]
             evidence["monthly_price_per_seat"] = None if price is None else str(price.quantize(CENT))
             if note:
                 evidence["price_note"] = note
@@ -392,34 +394,15 @@ class Offboarding(Analyzer):
         holds = f"a paid seat of {label}" if holding.sku else f"a live {app_name} account"
         if stale:
             evidence["stale_sources"] = dict(sorted(stale.items()))
-            return FindingDraft(
-                rule=holding.rule,
-                subject=who,
-                title=f"Whether {who} still should hold {holds} is unknown: "
-                + "; ".join(f"{s} {r}" for s, r in sorted(stale.items())),
-                verdict=Verdict.UNKNOWN,
-                severity=Severity.INFO,
-                monthly_waste=Decimal("0.00"),
-                evidence=evidence,
-                app_id=holding.app_id,
-                sku=holding.sku,
-                input_digest=input_digest,
+            title = f"Whether {who} still should hold {holds} is unknown: " + "; ".join(
+                f"{s} {r}" for s, r in sorted(stale.items())
             )
+            return _finding(holding, True, price, title, evidence, input_digest)
         money = _money(price)
         evidence["action"] = _action(holding, label, app_name)
-        return FindingDraft(
-            rule=holding.rule,
-            subject=who,
-            title=f"{who} {why} but still holds {holds}"
-            + (f", {money} {tenant.currency}/month" if money else ""),
-            verdict=Verdict.FAIL,
-            severity=Severity.HIGH,
-            monthly_waste=money,
-            evidence=evidence,
-            app_id=holding.app_id,
-            sku=holding.sku,
-            input_digest=input_digest,
-        )
+        cost = f", {money} {tenant.currency}/month" if money else ""
+        title = f"{who} {why} but still holds {holds}{cost}"
+        return _finding(holding, False, price, title, evidence, input_digest)
 
 
 def _stale(holding: Holding, tenant: TenantView, idp_sources: list[str]) -> dict[str, str]:
@@ -441,6 +424,39 @@ def _money(price: Decimal | None) -> Decimal:
     return (price or Decimal(0)).quantize(CENT, ROUND_HALF_UP)
 
 
+def _seat_price(holding: Holding, pool_price: tuple[Decimal | None, str | None]) -> Decimal | None:
+    """The monthly price the holding wastes: its seat's (a live account without a seat: none)."""
+    return pool_price[0] if holding.sku is not None else None
+
+
+def _finding(
+    holding: Holding,
+    unknown: bool,
+    price: Decimal | None,
+    title: str,
+    evidence: dict[str, Any],
+    digest: str | None,
+    reword: Callable[[], FindingDraft] | None = None,
+    fingerprint: str | None = None,
+) -> FindingDraft:
+    """The holding's finding: UNKNOWN without money when a source it depends on is stale, else
+    HIGH with the seat's monthly price (worded, or a stand-in when ``reword`` is given)."""
+    return FindingDraft(
+        rule=holding.rule,
+        subject=holding.email,
+        title=title,
+        verdict=Verdict.UNKNOWN if unknown else Verdict.FAIL,
+        severity=Severity.INFO if unknown else Severity.HIGH,
+        monthly_waste=Decimal("0.00") if unknown else _money(price),
+        evidence=evidence,
+        app_id=holding.app_id,
+        sku=holding.sku,
+        input_digest=digest,
+        reword=reword,
+        known_fingerprint=fingerprint,
+    )
+
+
 def _input_digest(
     token: bytes,
     holding: Holding,
@@ -458,32 +474,6 @@ def _input_digest(
     )  # fmt: skip
     # repr: strings, numbers, Decimals and datetimes each have one, half the cost of pickling them.
     return hashlib.blake2b(token + repr(inputs).encode(), digest_size=16).hexdigest()
-
-
-def _stand_in(
-    holding: Holding,
-    unknown: bool,
-    price: Decimal | None,
-    digest: str,
-    word: Callable[[], FindingDraft],
-    fingerprint: str,
-) -> FindingDraft:
-    """The holding's finding without words: its verdict and money (``Offboarding._draft``'s), and
-    ``word`` to word it, which the runner calls only if ``digest`` differs from the stored one."""
-    return FindingDraft(
-        rule=holding.rule,
-        subject=holding.email,
-        title="",
-        verdict=Verdict.UNKNOWN if unknown else Verdict.FAIL,
-        severity=Severity.INFO if unknown else Severity.HIGH,
-        monthly_waste=Decimal("0.00") if unknown else _money(price if holding.sku else None),
-        evidence={},
-        app_id=holding.app_id,
-        sku=holding.sku,
-        input_digest=digest,
-        reword=word,
-        known_fingerprint=fingerprint,
-    )
 
 
 def _holding(row: Row) -> Holding:
