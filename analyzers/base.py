@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import abc
 import enum
+import hashlib
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -118,6 +120,12 @@ class FindingDraft:
     def fingerprint(self) -> str:
         """Stable identity across runs: the same seat keeps the same finding."""
         return self.known_fingerprint or fingerprint_of(self.rule, self.app_id, self.sku, self.subject)
+
+
+def code_digest(module_file: str) -> bytes:
+    """A digest of an analyzer module's source, for its input digests (``FindingDraft.input_digest``):
+    a change to how the module words its findings words every one of them again."""
+    return hashlib.blake2b(Path(module_file).read_bytes(), digest_size=16).digest()
 
 
 def fingerprint_of(rule: str, app_id: str | None, sku: str | None, subject: str) -> str:

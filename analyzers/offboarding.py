@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +64,7 @@ from analyzers.base import (
     Severity,
     TenantView,
     Verdict,
+    code_digest,
     fingerprint_of,
 )
 from analyzers.sql import account_sources
@@ -72,8 +72,8 @@ from analyzers.unused_seats import monthly_price
 from collector.models import Account, Activity, App, Person, Seat
 
 CENT = Decimal("0.01")
-# This module's code, part of every input digest: a change to the wording words every finding again.
-_CODE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest()
+# This module's code, part of every input digest.
+_CODE = code_digest(__file__)
 NO_POOL = (None, "no license pool for this SKU")
 OFFBOARDED = ("suspended", "deprovisioned")
 CHUNK = 500

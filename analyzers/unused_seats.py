@@ -43,7 +43,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +70,7 @@ from analyzers.base import (
     Severity,
     TenantView,
     Verdict,
+    code_digest,
     fingerprint_of,
 )
 from analyzers.sql import NEVER, fresh_last_seen, json_rows, unindexed, usage_key
@@ -79,8 +79,8 @@ from collector.pools import EffectivePool, MissingExchangeRate, to_currency
 from collector.timeutil import UtcDateTime, parse_utc
 
 CENT = Decimal("0.01")
-# This module's code, part of every input digest: a change to the wording words every finding again.
-_CODE = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=16).digest()
+# This module's code, part of every input digest.
+_CODE = code_digest(__file__)
 # VALUES rows (3 parameters each) per statement: far below SQLite's limit of 32,766 parameters.
 POOLS_PER_STATEMENT = 1000
 STREAM_ROWS = 5000  # rows fetched at a time from the flagging statement
