@@ -204,13 +204,14 @@ class Renewals(Analyzer):
             self._draft(
                 pool,
                 term,
-                usage.get(pool.key, Usage()),
-                sorted(set(pool.sources) | usage.get(pool.key, Usage()).sources),
+                counted,
+                sorted(set(pool.sources) | counted.sources),
                 names.get(pool.app_id, pool.app_id),
                 tenant,
                 settings,
             )
             for pool, term in sorted(due, key=lambda d: (d[1].deadline, d[0].key))
+            for counted in [usage.get(pool.key, Usage())]
         ]
 
     def _usage(
